@@ -1,0 +1,220 @@
+"""The embedded AWS emulator: a moto server on a free loopback port.
+
+Two lifetimes:
+
+* ephemeral -- ``with Emulator.ephemeral() as emu:`` starts a server for one command or one test
+  session and stops it on exit, on an exception and on Ctrl-C.  On Linux the child is also asked to
+  die with its parent (PR_SET_PDEATHSIG), so even a SIGKILL of the parent leaves no orphan.
+* persistent -- ``Emulator.start_persistent()`` starts a detached server and records its pid and URL
+  in a state file, so ``deploy``, ``outputs``, ``plan`` and ``destroy`` run one after another against
+  the same in-memory stack; ``Emulator.stop_persistent()`` ends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+STATE_FILE = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "webstack")) / "emulator.json"
+START_TIMEOUT = 60.0
+
+# Moto answers every service on one port; these make its behaviour match what webstack expects.
+EMULATOR_ENV = {
+    "MOTO_ACM_VALIDATION_WAIT": "0",
+    "MOTO_ALLOW_NONEXISTENT_REGION": "false",
+}
+
+# Credentials moto accepts; never real ones.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask the kernel to SIGTERM it when the parent dies."""
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except OSError:  # not Linux: the finally/atexit paths still stop it
+        pass
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass
+class Emulator:
+    url: str
+    pid: int
+    process: subprocess.Popen | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @classmethod
+    def _spawn(cls, *, detached: bool, log_path: Path | None = None) -> Emulator:
+        port = free_port()
+        env = {**os.environ, **EMULATOR_ENV, **FAKE_CREDENTIALS}
+        env.pop("AWS_ENDPOINT_URL", None)
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=detached,
+            preexec_fn=None if detached else _die_with_parent,  # noqa: PLW1509
+        )
+        if log_path:
+            log.close()
+        emu = cls(url=f"http://{HOST}:{port}", pid=process.pid, process=process)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise EmulatorError(f"moto server exited with code {process.returncode} while starting")
+            if _healthy(emu.url):
+                return emu
+            time.sleep(0.1)
+        emu.stop()
+        raise EmulatorError(f"moto server did not answer on {emu.url} within {START_TIMEOUT:.0f}s")
+
+    @classmethod
+    @contextlib.contextmanager
+    def ephemeral(cls):
+        emu = cls._spawn(detached=False)
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def _terminate(signum, frame):  # turn SIGTERM into the same clean exit as Ctrl-C
+            raise KeyboardInterrupt
+
+        if _in_main_thread():
+            signal.signal(signal.SIGTERM, _terminate)
+        try:
+            yield emu
+        finally:
+            emu.stop()
+            if _in_main_thread():
+                signal.signal(signal.SIGTERM, previous)
+
+    @classmethod
+    def start_persistent(cls) -> Emulator:
+        running = cls.persistent()
+        if running:
+            return running
+        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        emu = cls._spawn(detached=True, log_path=STATE_FILE.with_suffix(".log"))
+        STATE_FILE.write_text(json.dumps({"url": emu.url, "pid": emu.pid}))
+        return emu
+
+    @classmethod
+    def persistent(cls) -> Emulator | None:
+        """The recorded persistent emulator, if it is still alive and answering."""
+        try:
+            state = json.loads(STATE_FILE.read_text())
+        except (OSError, ValueError):
+            return None
+        if _pid_alive(state["pid"]) and _healthy(state["url"]):
+            return cls(url=state["url"], pid=state["pid"])
+        STATE_FILE.unlink(missing_ok=True)
+        return None
+
+    @classmethod
+    def stop_persistent(cls) -> bool:
+        emu = cls.persistent()
+        STATE_FILE.unlink(missing_ok=True)
+        if emu is None:
+            return False
+        emu.stop()
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _pid_alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pid_alive(self.pid):
+                os.kill(self.pid, signal.SIGKILL)
+
+    # -- use -------------------------------------------------------------------------------------
+    def client_env(self) -> dict[str, str]:
+        """Environment that points boto3 (and so every amazon.aws module) at this emulator."""
+        return {"AWS_ENDPOINT_URL": self.url, **FAKE_CREDENTIALS}
+
+    def set_transition(self, model: str, progression: dict) -> None:
+        """Use moto's state manager, e.g. keep a CloudFront distribution InProgress for N seconds."""
+        body = json.dumps({"model_name": model, "transition": progression}).encode()
+        req = urllib.request.Request(f"{self.url}/moto-api/state-manager/set-transition", data=body, method="POST")
+        with urllib.request.urlopen(req, timeout=5):
+            pass
+
+    def reset(self) -> None:
+        req = urllib.request.Request(f"{self.url}/moto-api/reset", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=10):
+            pass
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still answers kill(0); reap it if we can.
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""webstack's command line: deploy, plan, destroy and inspect the stack through ansible-runner.
+
+Layers run in stages -- network, then backend and frontend side by side, then dns -- each layer as
+its own ansible-runner job, so independent layers converge concurrently.  Every command prints one
+progress line per task on stderr and a JSON summary on stdout, and writes that summary to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from emulator import FAKE_CREDENTIALS, Emulator, EmulatorError, is_loopback_url
+
+REPO = Path(__file__).resolve().parent
+PLAYBOOKS = REPO / "playbooks"
+INVENTORIES = REPO / "inventories"
+STATE_DIR = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "webstack"))
+
+# Deploy order. Layers in one stage do not depend on each other and run side by side.
+STAGES: list[list[str]] = [["network"], ["backend", "frontend"], ["dns"]]
+LOCAL_ENV = "local"
+
+
+def available_layers() -> list[str]:
+    return [layer for stage in STAGES for layer in stage if (PLAYBOOKS / f"{layer}.yml").exists()]
+
+
+# -- argument parsing ----------------------------------------------------------------------------
+def parse_extra_vars(values: list[str]) -> dict:
+    """Accept what ansible-playbook's -e accepts: key=value pairs, JSON/YAML mappings, @file."""
+    merged: dict = {}
+    for value in values or []:
+        if value.startswith("@"):
+            loaded = yaml.safe_load(Path(value[1:]).read_text())
+        elif value.lstrip().startswith("{"):
+            loaded = yaml.safe_load(value)
+        else:
+            loaded = {}
+            for pair in value.split():
+                key, sep, val = pair.partition("=")
+                if not sep or not key:
+                    raise SystemExit(f"--extra-vars: expected key=value, JSON or @file, got {pair!r}")
+                loaded[key] = val
+        if not isinstance(loaded, dict):
+            raise SystemExit(f"--extra-vars: {value!r} is not a mapping")
+        merged.update(loaded)
+    return merged
+
+
+def parse_layers(value: str | None) -> list[str]:
+    known = available_layers()
+    if not value:
+        return known
+    wanted = [item.strip() for item in value.split(",") if item.strip()]
+    unknown = [item for item in wanted if item not in known]
+    if unknown:
+        raise SystemExit(f"--layers: unknown layer(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    return [layer for layer in known if layer in wanted]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runner.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    envs = sorted(p.name for p in INVENTORIES.iterdir() if p.is_dir())
+    common.add_argument("--env", default=LOCAL_ENV, choices=envs, help="environment = inventories/ENV (default: local)")
+    common.add_argument(
+        "--layers",
+        help=f"comma-separated layers to act on, of: {', '.join(available_layers())} (default: all)",
+    )
+    common.add_argument("--tags", help="Ansible tags to limit the tasks inside the layers")
+    common.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="send every AWS call to this AWS-compatible endpoint (default: $AWS_ENDPOINT_URL; "
+        "local starts the embedded emulator when neither is set)",
+    )
+    common.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="VARS",
+        help="extra variables as key=value, JSON/YAML or @file (repeatable)",
+    )
+    common.add_argument("--summary-file", type=Path, help="where to write the JSON summary")
+    common.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
+
+    sub.add_parser("deploy", parents=[common], help="create or converge the stack; a second run reports changed=0")
+    sub.add_parser("plan", parents=[common], help="check and diff mode: show what deploy would change, change nothing")
+    sub.add_parser("destroy", parents=[common], help="remove every resource the stack owns, in reverse order")
+    sub.add_parser("outputs", parents=[common], help="read the stack's endpoints and ids from AWS, change nothing")
+
+    emu = sub.add_parser(
+        "emulator",
+        help="start, stop or show the persistent embedded AWS emulator used by --env local",
+        description="The persistent emulator keeps a local stack alive between commands. "
+        "`start` prints shell exports for running ansible-playbook by hand: "
+        'eval "$(python runner.py emulator start)".',
+    )
+    emu.add_argument("action", choices=["start", "stop", "status"])
+    return parser
+
+
+# -- running -------------------------------------------------------------------------------------
+@dataclass
+class LayerResult:
+    layer: str
+    status: str = "pending"
+    rc: int | None = None
+    hosts: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+class Progress:
+    """Prints one line per finished task (per host); the full text stays in ansible-runner's artifacts."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, layer: str, verbose: bool):
+        self.layer = layer
+        self.verbose = verbose
+        self.started: dict[str, float] = {}
+
+    def __call__(self, event: dict) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data", {})
+        if kind == "playbook_on_task_start":
+            self.started[data.get("task_uuid", "")] = time.monotonic()
+        elif kind in {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}:
+            res = data.get("res", {})
+            if kind == "runner_on_ok":
+                word = "changed" if res.get("changed") else "ok"
+            elif data.get("ignore_errors"):
+                word = "failed (ignored)"
+            else:
+                word = "FAILED" if kind == "runner_on_failed" else "UNREACHABLE"
+            took = time.monotonic() - self.started.get(data.get("task_uuid", ""), time.monotonic())
+            line = f"[{self.layer}] {word:<8} {data.get('task', '')} ({took:.1f}s)"
+            if word in {"FAILED", "UNREACHABLE"}:
+                line += f"\n    {_failure_message(res)}"
+            self._print(line)
+        if kind == "playbook_on_stats":
+            self.artifact_data = data.get("artifact_data", {})
+        if self.verbose and event.get("stdout"):
+            self._print(event["stdout"])
+        return True
+
+    def _print(self, text: str) -> None:
+        with self._lock:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _failure_message(res: dict) -> str:
+    if res.get("censored"):
+        return res["censored"]
+    failed_items = [r for r in res.get("results", []) if isinstance(r, dict) and r.get("failed")]
+    messages = [r.get("msg", "") for r in failed_items] or [res.get("msg", "")]
+    return "; ".join(str(m) for m in messages if m) or json.dumps(res)[:500]
+
+
+@dataclass
+class Target:
+    """Where AWS calls go: environment variables for every job, and a label for people."""
+
+    env: dict[str, str]
+    label: str
+    emulator: Emulator | None = None
+
+
+@contextlib.contextmanager
+def aws_target(args) -> Target:
+    if args.endpoint_url:
+        env = {"AWS_ENDPOINT_URL": args.endpoint_url}
+        if is_loopback_url(args.endpoint_url):
+            env.update(FAKE_CREDENTIALS)
+        yield Target(env=env, label=args.endpoint_url)
+        return
+    if args.env != LOCAL_ENV:
+        yield Target(env={}, label="AWS (standard credential chain)")
+        return
+    running = Emulator.persistent()
+    if running:
+        yield Target(env=running.client_env(), label=f"embedded emulator {running.url}", emulator=running)
+        return
+    print(
+        "webstack: no emulator is running, so this command starts one that stops when it ends "
+        "(the stack goes with it). Keep one: python runner.py emulator start",
+        file=sys.stderr,
+    )
+    with Emulator.ephemeral() as emu:
+        yield Target(env=emu.client_env(), label=f"embedded emulator {emu.url} (ephemeral)", emulator=emu)
+
+
+def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict, cmdline: str) -> LayerResult:
+    import ansible_runner
+
+    result = LayerResult(layer=layer)
+    progress = Progress(layer, args.verbose)
+    data_dir = STATE_DIR / "runner" / args.env / layer
+    data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    runner = ansible_runner.run(
+        private_data_dir=str(data_dir),
+        project_dir=str(REPO),
+        playbook=str(playbook),
+        inventory=str(INVENTORIES / args.env),
+        extravars=extravars,
+        envvars={
+            **target.env,
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_FORCE_COLOR": "0",
+        },
+        cmdline=cmdline or None,
+        tags=args.tags or None,
+        quiet=True,
+        event_handler=progress,
+        rotate_artifacts=5,
+        json_mode=False,
+    )
+    result.duration_s = round(time.monotonic() - started, 1)
+    result.status, result.rc = runner.status, runner.rc
+    stats = runner.stats or {}
+    for key, label in [
+        ("ok", "ok"),
+        ("changed", "changed"),
+        ("failures", "failed"),
+        ("skipped", "skipped"),
+        ("dark", "unreachable"),
+    ]:
+        for host, count in (stats.get(key) or {}).items():
+            result.hosts.setdefault(host, {}).setdefault(label, 0)
+            result.hosts[host][label] += count
+    for host_counts in result.hosts.values():
+        for label in ("ok", "changed", "failed", "skipped", "unreachable"):
+            host_counts.setdefault(label, 0)
+    result.outputs = getattr(progress, "artifact_data", {}) or {}
+    return result
+
+
+def run_stages(layers: list[str], args, target: Target, *, reverse: bool, state: str, cmdline: str, playbook_of):
+    stages = [[layer for layer in stage if layer in layers] for stage in STAGES]
+    stages = [stage for stage in (reversed(stages) if reverse else stages) if stage]
+    extravars = {**parse_extra_vars(args.extra_vars), "webstack_state": state}
+    results: list[LayerResult] = []
+    for stage in stages:
+        with_threads: list[tuple[threading.Thread, list]] = []
+        for layer in stage:
+            box: list[LayerResult] = []
+
+            def work(layer=layer, box=box):
+                box.append(run_layer(layer, playbook_of(layer), args, target, extravars, cmdline))
+
+            thread = threading.Thread(target=work, name=f"layer-{layer}")
+            thread.start()
+            with_threads.append((thread, box))
+        for thread, box in with_threads:
+            thread.join()
+            results.extend(box)
+        if any(r.rc != 0 for r in results):
+            break  # a later stage depends on this one
+    return results
+
+
+def summarize(command: str, args, target: Target, results: list[LayerResult], started: float) -> dict:
+    hosts: dict = {}
+    outputs: dict = {}
+    for res in results:
+        for host, counts in res.hosts.items():
+            total = hosts.setdefault(host, dict.fromkeys(counts, 0))
+            for key, val in counts.items():
+                total[key] = total.get(key, 0) + val
+        outputs.update(res.outputs)
+    failed = not results or any(r.rc != 0 for r in results)
+    return {
+        "command": command,
+        "env": args.env,
+        "target": target.label,
+        "status": "failed" if failed else "successful",
+        "rc": next((r.rc for r in results if r.rc), 0 if results else 1),
+        "duration_s": round(time.monotonic() - started, 1),
+        "hosts": hosts,
+        "layers": {
+            r.layer: {"status": r.status, "rc": r.rc, "duration_s": r.duration_s, "hosts": r.hosts} for r in results
+        },
+        "outputs": outputs,
+    }
+
+
+def print_outputs(outputs: dict) -> None:
+    if not outputs:
+        return
+    print("\nOutputs:", file=sys.stderr)
+    for section, values in outputs.items():
+        if isinstance(values, dict):
+            for key, value in values.items():
+                print(f"  {section}.{key}: {json.dumps(value)}", file=sys.stderr)
+        else:
+            print(f"  {section}: {json.dumps(values)}", file=sys.stderr)
+
+
+def command_emulator(action: str) -> int:
+    if action == "start":
+        try:
+            emu = Emulator.start_persistent()
+        except EmulatorError as exc:
+            print(f"webstack: {exc}", file=sys.stderr)
+            return 1
+        print(f"webstack: emulator running at {emu.url} (pid {emu.pid})", file=sys.stderr)
+        for key, value in emu.client_env().items():
+            print(f"export {key}={value}")
+        return 0
+    if action == "stop":
+        stopped = Emulator.stop_persistent()
+        print("webstack: emulator stopped" if stopped else "webstack: no emulator was running", file=sys.stderr)
+        return 0
+    emu = Emulator.persistent()
+    print(f"running at {emu.url} (pid {emu.pid})" if emu else "not running")
+    return 0 if emu else 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "emulator":
+        return command_emulator(args.action)
+
+    layers = parse_layers(args.layers)
+    started = time.monotonic()
+    command = args.command
+    try:
+        with aws_target(args) as target:
+            print(f"webstack: {command} {args.env} ({', '.join(layers)}) -> {target.label}", file=sys.stderr)
+            if command == "outputs":
+                results = [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, {}, "")]
+            else:
+                results = run_stages(
+                    layers,
+                    args,
+                    target,
+                    reverse=command == "destroy",
+                    state="absent" if command == "destroy" else "present",
+                    cmdline="--check --diff" if command == "plan" else "",
+                    playbook_of=lambda layer: PLAYBOOKS / f"{layer}.yml",
+                )
+            summary = summarize(command, args, target, results, started)
+    except EmulatorError as exc:
+        print(f"webstack: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("webstack: interrupted", file=sys.stderr)
+        return 130
+
+    if command in {"deploy", "outputs"}:
+        print_outputs(summary["outputs"])
+    summary_file = args.summary_file or STATE_DIR / args.env / f"{command}-summary.json"
+    summary_file.parent.mkdir(parents=True, exist_ok=True)
+    summary_file.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    return 0 if summary["status"] == "successful" else (summary["rc"] or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Test-run fixtures: one moto server per pytest worker, boto3 clients on it, and a runner.py driver.
+
+Nothing here reaches anything but loopback: the server is started by the run itself and every AWS
+client and ansible-runner job is pointed at it with fake credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# runner.py keeps ansible-runner's private data outside the repository; in tests, in a temp dir.
+os.environ.setdefault("WEBSTACK_STATE_DIR", tempfile.mkdtemp(prefix="webstack-test-state-"))
+for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
+
+import boto3  # noqa: E402
+
+from emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
+from tests.support import Stack  # noqa: E402
+
+REGION = "ap-northeast-2"
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    with Emulator.ephemeral() as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def aws(emulator):
+    """aws("ec2") or aws("acm", "us-east-1"): a boto3 client on the test run's moto server."""
+    session = boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
+
+    def client(service: str, region: str = REGION):
+        return session.client(service, region_name=region, endpoint_url=emulator.url)
+
+    return client
+
+
+@pytest.fixture(scope="module")
+def stack(emulator, tmp_path_factory):
+    return Stack(emulator, tmp_path_factory.mktemp("stack"))
