@@ -12,7 +12,9 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -156,14 +158,14 @@ class Progress:
             line = f"[{self.layer}] {word:<8} {data.get('task', '')} ({took:.1f}s)"
             if word in {"FAILED", "UNREACHABLE"}:
                 line += f"\n    {_failure_message(res)}"
-            self._print(line)
+            self.say(line)
         if kind == "playbook_on_stats":
             self.artifact_data = data.get("artifact_data", {})
         if self.verbose and event.get("stdout"):
-            self._print(event["stdout"])
+            self.say(event["stdout"])
         return True
 
-    def _print(self, text: str) -> None:
+    def say(self, text: str) -> None:
         with self._lock:
             print(text, file=sys.stderr, flush=True)
 
@@ -214,27 +216,39 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
 
     result = LayerResult(layer=layer)
     progress = Progress(layer, args.verbose)
-    data_dir = STATE_DIR / "runner" / args.env / layer
-    data_dir.mkdir(parents=True, exist_ok=True)
+    artifact_dir = STATE_DIR / "runner" / args.env / layer
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    # A fresh private data dir for every run: ansible-runner writes the extra vars and environment
+    # into it and would prefer those files over the next run's values. Removed afterwards.
+    data_dir = tempfile.mkdtemp(prefix=f"webstack-{layer}-")
     started = time.monotonic()
-    runner = ansible_runner.run(
-        private_data_dir=str(data_dir),
-        project_dir=str(REPO),
-        playbook=str(playbook),
-        inventory=str(INVENTORIES / args.env),
-        extravars=extravars,
-        envvars={
-            **target.env,
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_FORCE_COLOR": "0",
-        },
-        cmdline=cmdline or None,
-        tags=args.tags or None,
-        quiet=True,
-        event_handler=progress,
-        rotate_artifacts=5,
-        json_mode=False,
-    )
+    try:
+        runner = ansible_runner.run(
+            private_data_dir=data_dir,
+            artifact_dir=str(artifact_dir),
+            project_dir=str(REPO),
+            playbook=str(playbook),
+            inventory=str(INVENTORIES / args.env),
+            extravars=extravars,
+            envvars={
+                **target.env,
+                "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                # The ansible-playbook of this interpreter's environment, even when it is not activated.
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                "ANSIBLE_FORCE_COLOR": "0",
+            },
+            cmdline=cmdline or None,
+            tags=args.tags or None,
+            quiet=True,
+            event_handler=progress,
+            rotate_artifacts=5,
+            json_mode=False,
+        )
+        if runner.rc != 0 and not runner.stats:
+            # ansible-playbook did not get as far as a play (a syntax error, a missing file).
+            progress.say(f"[{layer}] ansible-playbook failed (rc={runner.rc}):\n{runner.stdout.read()[-4000:]}")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
     result.duration_s = round(time.monotonic() - started, 1)
     result.status, result.rc = runner.status, runner.rc
     stats = runner.stats or {}

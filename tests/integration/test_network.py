@@ -1,0 +1,149 @@
+"""The network layer against the test run's moto server: create, idempotence, check mode, update,
+bad input and absent, each asserted on what EC2 then holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import assert_ok, changed, tag_filters
+
+PROJECT = "t-network"
+BASE = {"webstack_project": PROJECT, "network_vpc_cidr": "10.50.0.0/16"}
+
+
+def vpc_of(ec2) -> dict | None:
+    vpcs = ec2.describe_vpcs(Filters=tag_filters(PROJECT))["Vpcs"]
+    assert len(vpcs) <= 1, vpcs
+    return vpcs[0] if vpcs else None
+
+
+def in_vpc(vpc_id: str) -> list[dict]:
+    return [{"Name": "vpc-id", "Values": [vpc_id]}]
+
+
+def live_nats(ec2, vpc_id):
+    nats = ec2.describe_nat_gateways(Filters=in_vpc(vpc_id))["NatGateways"]
+    return [n for n in nats if n["State"] in ("pending", "available")]
+
+
+def rules(group: dict, key: str) -> list[dict]:
+    return group[key]
+
+
+@pytest.fixture(scope="module")
+def ec2(aws):
+    return aws("ec2")
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, ec2):
+    summary = assert_ok(stack.deploy(layers="network", extra=BASE))
+    yield summary
+    stack.destroy(layers="network", extra=BASE)
+
+
+def test_create_builds_subnets_in_two_zones(deployed, ec2):
+    vpc = vpc_of(ec2)
+    assert vpc and vpc["CidrBlock"] == "10.50.0.0/16"
+    assert deployed["outputs"]["network"]["vpc_id"] == vpc["VpcId"]
+    subnets = ec2.describe_subnets(Filters=in_vpc(vpc["VpcId"]))["Subnets"]
+    tiers = {}
+    for subnet in subnets:
+        tags = {t["Key"]: t["Value"] for t in subnet["Tags"]}
+        assert {"Project": PROJECT, "Environment": "local", "ManagedBy": "webstack"}.items() <= tags.items()
+        assert subnet["MapPublicIpOnLaunch"] is False
+        tiers.setdefault(tags["Tier"], set()).add(subnet["AvailabilityZone"])
+    assert len(tiers["public"]) >= 2 and tiers["public"] == tiers["private"]
+    assert len(subnets) == 4
+
+
+def test_private_subnets_route_out_through_nat_only(deployed, ec2):
+    vpc_id = vpc_of(ec2)["VpcId"]
+    private_ids = set(deployed["outputs"]["network"]["private_subnet_ids"])
+    nat_ids = {n["NatGatewayId"] for n in live_nats(ec2, vpc_id)}
+    assert len(nat_ids) == 1
+    tables = ec2.describe_route_tables(Filters=in_vpc(vpc_id))["RouteTables"]
+    routed = set()
+    for table in tables:
+        subnets = {a["SubnetId"] for a in table["Associations"] if a.get("SubnetId")}
+        if subnets & private_ids:
+            defaults = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+            assert len(defaults) == 1 and defaults[0].get("NatGatewayId") in nat_ids
+            assert not any(r.get("GatewayId", "").startswith("igw-") for r in table["Routes"])
+            routed |= subnets
+    assert routed == private_ids
+
+
+def test_security_groups_reference_groups_not_cidrs(deployed, ec2):
+    groups = deployed["outputs"]["network"]["security_group_ids"]
+    described = {
+        g["GroupId"]: g for g in ec2.describe_security_groups(GroupIds=list(groups.values()))["SecurityGroups"]
+    }
+    alb, app, db = (described[groups[k]] for k in ("alb", "app", "db"))
+    assert sorted(p["FromPort"] for p in alb["IpPermissions"]) == [80, 443]
+    assert all(
+        p["IpRanges"] == [{"CidrIp": "0.0.0.0/0", "Description": "HTTP and HTTPS from clients"}]
+        for p in alb["IpPermissions"]
+    )
+    (app_in,) = app["IpPermissions"]
+    assert app_in["FromPort"] == 8080 and app_in["IpRanges"] == []
+    assert [p["GroupId"] for p in app_in["UserIdGroupPairs"]] == [alb["GroupId"]]
+    (db_in,) = db["IpPermissions"]
+    assert db_in["FromPort"] == 5432 and db_in["IpRanges"] == []
+    assert [p["GroupId"] for p in db_in["UserIdGroupPairs"]] == [app["GroupId"]]
+    assert db["IpPermissionsEgress"] == []
+    default = ec2.describe_security_groups(
+        Filters=[*in_vpc(vpc_of(ec2)["VpcId"]), {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]
+    assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
+
+
+def test_second_deploy_changes_nothing(deployed, stack):
+    assert changed(assert_ok(stack.deploy(layers="network", extra=BASE))) == 0
+
+
+def test_plan_of_a_change_writes_nothing_then_deploy_applies_it(deployed, stack, ec2):
+    vpc_id = vpc_of(ec2)["VpcId"]
+    per_az = {**BASE, "network_nat_gateway_mode": "per_az"}
+
+    plan = assert_ok(stack.plan(layers="network", extra=per_az))
+    assert changed(plan) > 0
+    assert len(live_nats(ec2, vpc_id)) == 1
+
+    assert_ok(stack.deploy(layers="network", extra=per_az))
+    nats = live_nats(ec2, vpc_id)
+    assert len(nats) == 2 and len({n["SubnetId"] for n in nats}) == 2
+    nat_az = {n["NatGatewayId"]: n["SubnetId"] for n in nats}
+    subnet_az = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets(Filters=in_vpc(vpc_id))["Subnets"]}
+    for table in ec2.describe_route_tables(Filters=in_vpc(vpc_id) + tag_filters(PROJECT))["RouteTables"]:
+        nat_routes = [r["NatGatewayId"] for r in table["Routes"] if r.get("NatGatewayId")]
+        for assoc in table["Associations"]:
+            if nat_routes and assoc.get("SubnetId"):
+                assert subnet_az[nat_az[nat_routes[0]]] == subnet_az[assoc["SubnetId"]]
+
+
+@pytest.mark.parametrize(
+    ("extra", "variable"),
+    [
+        ({"network_az_count": 1}, "network_az_count"),
+        ({"network_vpc_cidr": "10.0.0.0/33"}, "network_vpc_cidr"),
+        ({"network_alb_ingress_cidrs": ["everyone"]}, "network_alb_ingress_cidrs"),
+        ({"network_nat_gateway_mode": "none"}, "network_nat_gateway_mode"),
+    ],
+)
+def test_bad_input_fails_before_any_aws_call(stack, ec2, extra, variable, capsys):
+    project = f"t-bad-{variable.replace('_', '-')}"
+    summary = stack.deploy(layers="network", extra={"webstack_project": project, **extra})
+    assert summary["exit_code"] != 0
+    assert variable in capsys.readouterr().err
+    assert ec2.describe_vpcs(Filters=tag_filters(project))["Vpcs"] == []
+
+
+def test_destroy_leaves_nothing_tagged(deployed, stack, ec2, aws):
+    assert_ok(stack.destroy(layers="network", extra=BASE))
+    assert vpc_of(ec2) is None
+    tagging = aws("resourcegroupstaggingapi")
+    left = tagging.get_resources(TagFilters=[{"Key": "Project", "Values": [PROJECT]}])["ResourceTagMappingList"]
+    assert left == []
+    assert ec2.describe_addresses()["Addresses"] == []
+    assert_ok(stack.destroy(layers="network", extra=BASE))  # a second destroy is a no-op, not an error
