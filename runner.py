@@ -29,8 +29,9 @@ PLAYBOOKS = REPO / "playbooks"
 INVENTORIES = REPO / "inventories"
 STATE_DIR = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "webstack"))
 
-# Deploy order. Layers in one stage do not depend on each other and run side by side.
-STAGES: list[list[str]] = [["network"], ["backend", "frontend"], ["dns"]]
+# Deploy order. Layers in one stage do not depend on each other and run side by side: the
+# certificates (hosted zone, ACM requests, DNS validation) are issued while the network is built.
+STAGES: list[list[str]] = [["network", "certificates"], ["backend", "frontend"], ["dns"]]
 LOCAL_ENV = "local"
 
 
