@@ -21,6 +21,12 @@ os.environ.setdefault("WEBSTACK_STATE_DIR", tempfile.mkdtemp(prefix="webstack-te
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 
+# Make `ansible_collections.webstack.aws` (this checkout) and the bundled collections importable,
+# the way ansible-test does, so unit tests import modules and module_utils by their real names.
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
+
+_AnsibleCollectionFinder(paths=[str(REPO / "collections")])._install()
+
 import boto3  # noqa: E402
 
 from emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402

@@ -75,7 +75,7 @@ def make_network(aws, project: str, cidr: str = "10.60.0.0/16") -> dict:
     """A network shaped and tagged like the network role's, made with boto3 in milliseconds, for
     tests of the layers above it. Returns the same ids the network role publishes."""
     ec2 = aws("ec2")
-    base = cidr.split(".")[0] + "." + cidr.split(".")[1]
+    base = ".".join(cidr.split(".")[:2])
 
     def tagged(kind: str, name: str, **extra) -> list[dict]:
         tags = [*identity_tags(project), {"Key": "Name", "Value": f"{project}-local-{name}"}]

@@ -1,0 +1,108 @@
+"""The embedded emulator starts on loopback, answers, and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import boto3
+import pytest
+
+import emulator
+from emulator import Emulator, is_loopback_url
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_gone(pid: int, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_ephemeral_emulator_serves_aws_on_loopback_and_stops():
+    with Emulator.ephemeral() as emu:
+        assert is_loopback_url(emu.url)
+        sts = boto3.client("sts", region_name="ap-northeast-2", endpoint_url=emu.url, **_creds())
+        assert sts.get_caller_identity()["Account"]
+        pid = emu.pid
+    assert _wait_gone(pid)
+
+
+def test_ephemeral_emulator_stops_on_an_exception():
+    with pytest.raises(RuntimeError), Emulator.ephemeral() as emu:
+        pid = emu.pid
+        raise RuntimeError("deploy failed")
+    assert _wait_gone(pid)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_no_orphan_when_the_parent_is_interrupted_or_killed(tmp_path, how):
+    pid_file = tmp_path / "pid"
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path.insert(0, {str(emulator.__file__.rsplit("/", 1)[0])!r})
+        from emulator import Emulator
+        with Emulator.ephemeral() as emu:
+            open({str(pid_file)!r}, "w").write(str(emu.pid))
+            time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "emulator did not start"
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    parent.send_signal(how)
+    parent.wait(30)
+    assert _wait_gone(child), f"moto server {child} outlived its parent after {how!r}"
+
+
+def test_persistent_emulator_is_found_again_and_stopped(tmp_path, monkeypatch):
+    monkeypatch.setattr(emulator, "STATE_FILE", tmp_path / "emulator.json")
+    started = Emulator.start_persistent()
+    try:
+        again = Emulator.persistent()
+        assert again is not None and again.url == started.url and again.pid == started.pid
+        assert Emulator.start_persistent().pid == started.pid  # start is idempotent
+    finally:
+        assert Emulator.stop_persistent() is True
+    assert _wait_gone(started.pid)
+    assert Emulator.persistent() is None
+    assert Emulator.stop_persistent() is False
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:5000", True),
+        ("http://localhost:1", True),
+        ("https://10.0.0.1", False),
+        ("https://s3.aws", False),
+    ],
+)
+def test_loopback_detection(url, loopback):
+    assert is_loopback_url(url) is loopback
+
+
+def _creds() -> dict:
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
