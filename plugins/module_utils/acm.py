@@ -1,0 +1,297 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ACM logic shared by webstack.aws.acm_certificate and the acm filters.
+
+The pure functions (names, regions, matching) import nothing from boto3 so that filters and unit
+tests can use them without AWS; the functions that call ACM take a client made by
+AnsibleAWSModule.client(..., retry_decorator=AWSRetry.jittered_backoff()) and pass aws_retry=True.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# CloudFront reads certificates from one region only.
+CLOUDFRONT_REGION = "us-east-1"
+PURPOSES = ("alb", "cloudfront")
+# Certificates worth reusing: one on its way (PENDING_VALIDATION) or usable (ISSUED). FAILED,
+# EXPIRED, REVOKED, INACTIVE and VALIDATION_TIMED_OUT ones are never reused.
+REUSABLE_STATUSES = ("PENDING_VALIDATION", "ISSUED")
+FAILED_STATUSES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
+IDENTITY_TAG_KEYS = ("Project", "Environment", "ManagedBy", "Purpose")
+KEY_ALGORITHMS = ("RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1")
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z](?:[a-z0-9-]{{0,61}}[a-z0-9])?$")
+_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):certificate/[A-Za-z0-9-]+$")
+
+
+# -- names ----------------------------------------------------------------------------------------
+def normalize_name(name: str) -> str:
+    """Lower case, no trailing dot: how DNS names are compared here."""
+    return str(name).strip().lower().rstrip(".")
+
+
+def is_domain_name(name, allow_wildcard: bool = True) -> bool:
+    """A fully qualified DNS name of at least two labels (`example.com`), at most 253 characters;
+    `*.example.com` too when allow_wildcard. No IP addresses, no single labels, no URLs."""
+    if not isinstance(name, str) or not name.strip():
+        return False
+    value = normalize_name(name)
+    if allow_wildcard and value.startswith("*."):
+        value = value[2:]
+    return len(value) <= 253 and bool(_DOMAIN_RE.match(value))
+
+
+def name_covered(name: str, certificate_names) -> bool:
+    """Whether a certificate issued for certificate_names is valid for the host `name`.
+
+    Exact names match case-insensitively; a wildcard `*.example.com` covers exactly one more
+    label (`www.example.com`), neither `example.com` itself nor `a.b.example.com` (RFC 6125 6.4.3,
+    as browsers apply it)."""
+    host = normalize_name(name)
+    for cert_name in certificate_names or []:
+        pattern = normalize_name(cert_name)
+        if pattern == host:
+            return True
+        if pattern.startswith("*."):
+            first, _, rest = host.partition(".")
+            if first and first != "*" and rest == pattern[2:]:
+                return True
+    return False
+
+
+def uncovered_names(names, certificate_names) -> list[str]:
+    """The names (in order, once each) that no name of the certificate covers."""
+    missing: list[str] = []
+    for name in names or []:
+        if not name_covered(name, certificate_names) and name not in missing:
+            missing.append(name)
+    return missing
+
+
+def certificate_names(domain_name: str, subject_alternative_names=None) -> list[str]:
+    """The certificate's names, domain first, each once, normalized."""
+    names = [normalize_name(domain_name)]
+    for san in subject_alternative_names or []:
+        value = normalize_name(san)
+        if value not in names:
+            names.append(value)
+    return names
+
+
+def name_in_zone(name: str, zone: str) -> bool:
+    """Whether `name` (or the base of a wildcard) is `zone` or below it: validation records for it
+    can then be written into that zone."""
+    host = normalize_name(name)
+    if host.startswith("*."):
+        host = host[2:]
+    apex = normalize_name(zone)
+    return host == apex or host.endswith("." + apex)
+
+
+# -- regions --------------------------------------------------------------------------------------
+def certificate_region(purpose: str, region: str | None) -> str:
+    """Where a certificate for `purpose` must live: CloudFront reads only us-east-1, whatever region
+    the rest of the stack is in; an ALB only its own region."""
+    if purpose == "cloudfront":
+        return CLOUDFRONT_REGION
+    if purpose == "alb":
+        if not region:
+            raise ValueError("purpose=alb needs the load balancer's region (the module's region)")
+        return region
+    raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
+
+
+def arn_region(arn: str) -> str:
+    """The region of an ACM certificate ARN; ValueError when it is not one."""
+    match = _ARN_RE.match(str(arn or "").strip())
+    if not match:
+        raise ValueError(f"{arn!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+    return match.group("region")
+
+
+def certificate_arn_problem(arn: str, purpose: str, region: str | None = None) -> str | None:
+    """None when `arn` can be attached for `purpose` (in `region` for an ALB); else why not."""
+    try:
+        found = arn_region(arn)
+    except ValueError as exc:
+        return str(exc)
+    wanted = certificate_region(purpose, region)
+    if found == wanted:
+        return None
+    if purpose == "cloudfront":
+        return (
+            f"{arn} is in {found}, but CloudFront only accepts ACM certificates from {CLOUDFRONT_REGION} "
+            f"(N. Virginia), whatever region the rest of the stack runs in: request or import the "
+            f"certificate in {CLOUDFRONT_REGION}."
+        )
+    return (
+        f"{arn} is in {found}, but a load balancer can only use an ACM certificate from its own region "
+        f"({wanted}): request or import the certificate in {wanted}."
+    )
+
+
+# -- matching -------------------------------------------------------------------------------------
+def identity_tags(tags: dict) -> dict:
+    """The tags that identify the stack's certificate (all of them when none of the identity keys is there)."""
+    found = {key: value for key, value in (tags or {}).items() if key in IDENTITY_TAG_KEYS}
+    return found or dict(tags or {})
+
+
+def tags_match(actual: dict, wanted: dict) -> bool:
+    """Every wanted tag is present with the same value (other tags may exist)."""
+    return all(actual.get(key) == value for key, value in (wanted or {}).items())
+
+
+def is_reusable(detail: dict, tags: dict, names, wanted_tags: dict) -> bool:
+    """Whether the described certificate `detail` (DescribeCertificate's Certificate) with `tags`
+    is the one asked for: an ACM-issued certificate for exactly `names` (domain first), in a
+    status worth waiting for or using, carrying the stack's tags."""
+    if detail.get("Type", "AMAZON_ISSUED") != "AMAZON_ISSUED":
+        return False
+    if detail.get("Status") not in REUSABLE_STATUSES:
+        return False
+    wanted = certificate_names(names[0], names[1:])
+    if normalize_name(detail.get("DomainName", "")) != wanted[0]:
+        return False
+    have = {normalize_name(n) for n in detail.get("SubjectAlternativeNames") or [detail.get("DomainName", "")]}
+    have.add(normalize_name(detail.get("DomainName", "")))
+    return have == set(wanted) and tags_match(tags, wanted_tags)
+
+
+def _sort_key(detail: dict):
+    created = detail.get("CreatedAt") or 0
+    if hasattr(created, "timestamp"):
+        created = created.timestamp()
+    return (detail.get("Status") == "ISSUED", float(created))
+
+
+def pick_reusable(candidates: list[dict]) -> dict | None:
+    """The best of several matching certificates: an ISSUED one before a pending one, then the newest."""
+    return max(candidates, key=_sort_key) if candidates else None
+
+
+def validation_records(detail: dict) -> list[dict] | None:
+    """The DNS validation CNAMEs of a certificate, once each (several names, and the same name in
+    two regions, share one record). None while ACM has not published all of them yet."""
+    records: list[dict] = []
+    seen: dict[str, str] = {}
+    for option in detail.get("DomainValidationOptions") or []:
+        if option.get("ValidationMethod", "DNS") != "DNS":
+            continue
+        record = option.get("ResourceRecord")
+        if not record:
+            return None
+        name, value = normalize_name(record["Name"]) + ".", record["Value"]
+        if seen.get(name) == value:
+            continue
+        seen[name] = value
+        records.append({"name": name, "type": record.get("Type", "CNAME"), "value": value})
+    return records
+
+
+def idempotency_token(*parts) -> str:
+    """An ACM IdempotencyToken (\\w, at most 32 characters) for one run of the module: retries of
+    RequestCertificate inside that run return the same certificate. It is not stable across runs
+    on purpose: reuse across runs is found by domain + names + tags, and a stable token would hand
+    back, for an hour, a certificate deleted in between."""
+    digest = hashlib.sha256("\x1f".join(map(str, (*parts, uuid.uuid4().hex))).encode()).hexdigest()
+    return digest[:32]
+
+
+# -- ACM calls ------------------------------------------------------------------------------------
+@AWSRetry.jittered_backoff()
+def list_certificates(client, key_algorithm: str) -> list[dict]:
+    paginator = client.get_paginator("list_certificates")
+    pages = paginator.paginate(CertificateStatuses=list(REUSABLE_STATUSES), Includes={"keyTypes": [key_algorithm]})
+    return pages.build_full_result().get("CertificateSummaryList", [])
+
+
+def describe_certificate(client, arn: str) -> dict | None:
+    try:
+        return client.describe_certificate(CertificateArn=arn, aws_retry=True)["Certificate"]
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+
+
+def get_tags(client, arn: str) -> dict:
+    tags = client.list_tags_for_certificate(CertificateArn=arn, aws_retry=True).get("Tags", [])
+    return {tag["Key"]: tag.get("Value", "") for tag in tags}
+
+
+def find_certificates(client, names, wanted_tags: dict, key_algorithm: str) -> list[dict]:
+    """Every certificate reusable for exactly `names` with `wanted_tags`, each as its description
+    plus a `Tags` dict."""
+    domain = normalize_name(names[0])
+    found = []
+    for summary in list_certificates(client, key_algorithm):
+        if normalize_name(summary.get("DomainName", "")) != domain:
+            continue
+        detail = describe_certificate(client, summary["CertificateArn"])
+        if detail is None:
+            continue
+        tags = get_tags(client, detail["CertificateArn"])
+        if is_reusable(detail, tags, names, wanted_tags):
+            found.append({**detail, "Tags": tags})
+    return found
+
+
+def request_certificate(client, names, tags: dict, key_algorithm: str, token: str) -> str:
+    params = {
+        "DomainName": names[0],
+        "ValidationMethod": "DNS",
+        "IdempotencyToken": token,
+        "KeyAlgorithm": key_algorithm,
+        "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+    }
+    if len(names) > 1:
+        params["SubjectAlternativeNames"] = list(names[1:])
+    return client.request_certificate(aws_retry=True, **params)["CertificateArn"]
+
+
+def add_tags(client, arn: str, tags: dict) -> None:
+    client.add_tags_to_certificate(
+        CertificateArn=arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())], aws_retry=True
+    )
+
+
+def delete_certificate(client, arn: str) -> None:
+    client.delete_certificate(CertificateArn=arn, aws_retry=True)
+
+
+def wait_for_validation_records(client, arn: str, timeout: float, sleep=time.sleep) -> tuple[dict, list | None]:
+    """ACM publishes the validation CNAMEs a few seconds after the request (moto at once)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        detail = describe_certificate(client, arn) or {}
+        records = validation_records(detail)
+        if records is not None or time.monotonic() >= deadline:
+            return detail, records
+        sleep(3)
+
+
+def wait_for_issued(client, arn: str, timeout: float, sleep=time.sleep) -> tuple[dict, str | None]:
+    """Poll until ISSUED. Returns the last description and None, or an error message on FAILED
+    (or another dead end) or on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        detail = describe_certificate(client, arn) or {}
+        status = detail.get("Status")
+        if status == "ISSUED":
+            return detail, None
+        if status in FAILED_STATUSES or detail == {}:
+            reason = detail.get("FailureReason", "no reason given") if detail else "it no longer exists"
+            return detail, f"certificate {arn} is {status or 'gone'} ({reason}); it will not be issued."
+        if time.monotonic() >= deadline:
+            return detail, (
+                f"certificate {arn} is still {status} after {int(timeout)}s: ACM issues it once it sees the "
+                "validation CNAME records in public DNS. Check that the hosted zone is the one the domain's "
+                "registrar delegates to (its NS records), then run again; raise wait_timeout if DNS is slow."
+            )
+        sleep(10)
