@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cloudfront_distribution_spa_info
+short_description: Find a webstack CloudFront distribution and origin access control by name, read-only
+version_added: 0.1.0
+description:
+  - Finds the distribution whose C(Name) tag is O(name) (as M(webstack.aws.cloudfront_distribution_spa)
+    tags it) and, when O(origin_access_control_name) is given, the OAC of that name. Changes nothing.
+options:
+  name:
+    description: The distribution's C(Name) tag.
+    type: str
+    required: true
+  origin_access_control_name:
+    description: Name of an Origin Access Control to look up as well.
+    type: str
+author:
+  - webstack maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Find the site's distribution
+  webstack.aws.cloudfront_distribution_spa_info:
+    name: webstack-prod-cdn
+    origin_access_control_name: webstack-prod-site
+  register: cdn
+"""
+
+RETURN = r"""
+distribution:
+  description: The distribution, empty when none carries the Name tag.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Distribution id.
+      type: str
+    arn:
+      description: Distribution ARN.
+      type: str
+    domain_name:
+      description: The C(*.cloudfront.net) domain name.
+      type: str
+    hosted_zone_id:
+      description: Always Z2FDTNDATAQYW2.
+      type: str
+    status:
+      description: C(InProgress) or C(Deployed).
+      type: str
+    enabled:
+      description: Whether it serves requests.
+      type: bool
+    tags:
+      description: Its tags.
+      type: dict
+origin_access_control:
+  description: The OAC (id, name), empty when not asked for or not found.
+  returned: always
+  type: dict
+"""
+
+# Imports follow the documentation, as ansible-test's validate-modules expects.
+import contextlib  # noqa: E402
+
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+    import botocore
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
+
+from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf  # noqa: E402
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        origin_access_control_name=dict(type="str"),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    client = cf.cloudfront_client(module)
+    distribution, oac = {}, {}
+    try:
+        found = cf.find_distribution_by_tags(client, {"Name": module.params["name"]})
+        if found:
+            distribution = {
+                "id": found["Id"],
+                "arn": found["ARN"],
+                "domain_name": found["DomainName"],
+                "hosted_zone_id": cf.CLOUDFRONT_HOSTED_ZONE_ID,
+                "status": found.get("Status"),
+                "enabled": found.get("Enabled"),
+                "tags": found.get("Tags") or {},
+            }
+        if module.params["origin_access_control_name"]:
+            summary = cf.find_origin_access_control(client, module.params["origin_access_control_name"])
+            if summary:
+                oac = {"id": summary["Id"], "name": summary["Name"]}
+    except ValueError as e:
+        module.fail_json(msg=str(e))
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Failed to look up the distribution {module.params['name']}")
+    module.exit_json(changed=False, distribution=distribution, origin_access_control=oac)
+
+
+if __name__ == "__main__":
+    main()
