@@ -59,3 +59,13 @@ def aws(emulator):
 @pytest.fixture(scope="module")
 def stack(emulator, tmp_path_factory):
     return Stack(emulator, tmp_path_factory.mktemp("stack"))
+
+
+def pytest_collection_modifyitems(items):
+    """Keep each test file on one xdist worker (its tests share one deployed stack), but spread
+    molecule scenarios, which are independent, one by one."""
+    for item in items:
+        group = item.nodeid.split("::")[0]
+        if item.get_closest_marker("molecule"):
+            group = item.nodeid
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -108,3 +108,22 @@ def make_network(aws, project: str, cidr: str = "10.60.0.0/16") -> dict:
         "private_subnet_ids": subnets["private"],
         "security_group_ids": groups,
     }
+
+
+def leftovers(aws, project: str) -> list[str]:
+    """ARNs of everything still tagged Project=<project>. A deleted NAT gateway stays visible (with
+    its tags) for about an hour on AWS, and in moto: it is gone, not left over."""
+    tagging = aws("resourcegroupstaggingapi")
+    arns = [
+        item["ResourceARN"]
+        for page in tagging.get_paginator("get_resources").paginate(
+            TagFilters=[{"Key": "Project", "Values": [project]}]
+        )
+        for item in page["ResourceTagMappingList"]
+    ]
+    nat_ids = [arn.rsplit("/", 1)[1] for arn in arns if ":natgateway/" in arn]
+    if nat_ids:
+        nats = aws("ec2").describe_nat_gateways(NatGatewayIds=nat_ids)["NatGateways"]
+        gone = {n["NatGatewayId"] for n in nats if n["State"] in ("deleting", "deleted")}
+        arns = [arn for arn in arns if arn.rsplit("/", 1)[1] not in gone]
+    return arns

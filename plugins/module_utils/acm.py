@@ -149,14 +149,16 @@ def tags_match(actual: dict, wanted: dict) -> bool:
     return all(actual.get(key) == value for key, value in (wanted or {}).items())
 
 
-def is_reusable(detail: dict, tags: dict, names, wanted_tags: dict) -> bool:
+def is_reusable(detail: dict, tags: dict, names, wanted_tags: dict, any_status: bool = False) -> bool:
     """Whether the described certificate `detail` (DescribeCertificate's Certificate) with `tags`
     is the one asked for: an ACM-issued certificate for exactly `names` (domain first), in a
-    status worth waiting for or using, carrying the stack's tags."""
+    status worth waiting for or using, carrying the stack's tags. Empty `names` match any names."""
     if detail.get("Type", "AMAZON_ISSUED") != "AMAZON_ISSUED":
         return False
-    if detail.get("Status") not in REUSABLE_STATUSES:
+    if not any_status and detail.get("Status") not in REUSABLE_STATUSES:
         return False
+    if not names:  # any name: every certificate of the stack (absent)
+        return tags_match(tags, wanted_tags)
     wanted = certificate_names(names[0], names[1:])
     if normalize_name(detail.get("DomainName", "")) != wanted[0]:
         return False
@@ -207,9 +209,10 @@ def idempotency_token(*parts) -> str:
 
 # -- ACM calls ------------------------------------------------------------------------------------
 @AWSRetry.jittered_backoff()
-def list_certificates(client, key_algorithm: str) -> list[dict]:
+def list_certificates(client, key_algorithm: str, any_status: bool = False) -> list[dict]:
     paginator = client.get_paginator("list_certificates")
-    pages = paginator.paginate(CertificateStatuses=list(REUSABLE_STATUSES), Includes={"keyTypes": [key_algorithm]})
+    statuses = list(REUSABLE_STATUSES) + (list(FAILED_STATUSES) if any_status else [])
+    pages = paginator.paginate(CertificateStatuses=statuses, Includes={"keyTypes": [key_algorithm]})
     return pages.build_full_result().get("CertificateSummaryList", [])
 
 
@@ -225,19 +228,19 @@ def get_tags(client, arn: str) -> dict:
     return {tag["Key"]: tag.get("Value", "") for tag in tags}
 
 
-def find_certificates(client, names, wanted_tags: dict, key_algorithm: str) -> list[dict]:
-    """Every certificate reusable for exactly `names` with `wanted_tags`, each as its description
-    plus a `Tags` dict."""
-    domain = normalize_name(names[0])
+def find_certificates(client, names, wanted_tags: dict, key_algorithm: str, any_status: bool = False) -> list[dict]:
+    """Every certificate reusable for exactly `names` (any names when empty) with `wanted_tags`, each
+    as its description plus a `Tags` dict. any_status: failed and expired ones too (to delete them)."""
+    domain = normalize_name(names[0]) if names else None
     found = []
-    for summary in list_certificates(client, key_algorithm):
-        if normalize_name(summary.get("DomainName", "")) != domain:
+    for summary in list_certificates(client, key_algorithm, any_status):
+        if domain and normalize_name(summary.get("DomainName", "")) != domain:
             continue
         detail = describe_certificate(client, summary["CertificateArn"])
         if detail is None:
             continue
         tags = get_tags(client, detail["CertificateArn"])
-        if is_reusable(detail, tags, names, wanted_tags):
+        if is_reusable(detail, tags, names, wanted_tags, any_status):
             found.append({**detail, "Tags": tags})
     return found
 

@@ -25,7 +25,8 @@ options:
   domain_name:
     description:
       - The certificate's main name (its subject). May be a wildcard such as C(*.example.com).
-      - Required unless O(state=absent) and O(certificate_arn) is given.
+      - Required with O(state=present). With O(state=absent) and neither O(domain_name) nor
+        O(certificate_arn), every certificate carrying the identity tags and C(Purpose) is deleted.
     type: str
   subject_alternative_names:
     description: Further names the certificate covers, besides O(domain_name).
@@ -214,7 +215,8 @@ def ensure_absent(module, client, names, tags, region) -> dict:
         detail = acm.describe_certificate(client, arn)
         targets = [{**detail, "Tags": acm.get_tags(client, arn)}] if detail else []
     else:
-        targets = acm.find_certificates(client, names, acm.identity_tags(tags), module.params["key_algorithm"])
+        key_algorithm = module.params["key_algorithm"]
+        targets = acm.find_certificates(client, names, acm.identity_tags(tags), key_algorithm, any_status=True)
     in_use = [t for t in targets if t.get("InUseBy")]
     if in_use:
         module.fail_json(
@@ -261,7 +263,6 @@ def main():
             wait_timeout=dict(type="int", default=900),
         ),
         required_if=[("state", "present", ["domain_name"])],
-        required_one_of=[("domain_name", "certificate_arn")],
         supports_check_mode=True,
     )
     params = module.params

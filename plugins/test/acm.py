@@ -6,7 +6,7 @@ webstack_domain is webstack.aws.domain_name          -> a DNS name of two labels
 
 from __future__ import annotations
 
-from ansible_collections.webstack.aws.plugins.module_utils.acm import is_domain_name, name_covered
+from ansible_collections.webstack.aws.plugins.module_utils.acm import is_domain_name, name_covered, name_in_zone
 
 
 def domain_name(value, allow_wildcard: bool = False) -> bool:
@@ -17,6 +17,10 @@ def acm_covered(name, certificate_names) -> bool:
     return name_covered(name, certificate_names)
 
 
+def in_zone(name, zone) -> bool:
+    return isinstance(name, str) and name_in_zone(name, zone)
+
+
 class TestModule:
     def tests(self):
-        return {"domain_name": domain_name, "acm_covered": acm_covered}
+        return {"domain_name": domain_name, "acm_covered": acm_covered, "in_zone": in_zone}

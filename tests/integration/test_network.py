@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import assert_ok, changed, tag_filters
+from tests.support import assert_ok, changed, leftovers, tag_filters
 
 PROJECT = "t-network"
 BASE = {"webstack_project": PROJECT, "network_vpc_cidr": "10.50.0.0/16"}
@@ -142,8 +142,6 @@ def test_bad_input_fails_before_any_aws_call(stack, ec2, extra, variable, capsys
 def test_destroy_leaves_nothing_tagged(deployed, stack, ec2, aws):
     assert_ok(stack.destroy(layers="network", extra=BASE))
     assert vpc_of(ec2) is None
-    tagging = aws("resourcegroupstaggingapi")
-    left = tagging.get_resources(TagFilters=[{"Key": "Project", "Values": [PROJECT]}])["ResourceTagMappingList"]
-    assert left == []
+    assert leftovers(aws, PROJECT) == []
     assert ec2.describe_addresses()["Addresses"] == []
     assert_ok(stack.destroy(layers="network", extra=BASE))  # a second destroy is a no-op, not an error

@@ -1,0 +1,644 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Atomic single-page-application releases on a private S3 bucket behind CloudFront.
+
+One implementation, used by the webstack.aws.s3_spa_release module and by webstack_publish.py
+(runner.py publish / rollback).
+
+Layout in the bucket::
+
+    assets/index-3f2a9c1b.js            content-hashed files: at their final key, immutable, uploaded
+                                        first, shared by every release that names them
+    _webstack/releases/<id>/index.html  the unhashed files (index.html, favicon.ico, robots.txt...) of
+                                        each release, staged under the release's own prefix
+    index.html, favicon.ico, ...        the live release's unhashed files: server-side copies of the
+                                        staged ones, made in one final step ("going live")
+    _webstack/releases.json             the manifest: every kept release with its files, which one
+                                        is live and which one was live before it
+
+A release id is derived from the build's content (sha256 over path + sha256 of every file), so
+publishing the same build twice is the same release and changes nothing. Going live copies only
+the root files whose content differs, index.html last; rollback goes live with an older staged
+release the same way, without uploading anything from disk. Pruning keeps the last N releases
+(plus the live and the previous one): their hashed assets stay, so browser tabs still running an
+older index.html can load their chunks.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import mimetypes
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+try:
+    import botocore  # noqa: F401  (the callers check that boto3 is installed)
+except ImportError:
+    pass
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+
+STATE_PREFIX = "_webstack/"
+MANIFEST_KEY = STATE_PREFIX + "releases.json"
+RELEASES_PREFIX = STATE_PREFIX + "releases/"
+MANIFEST_VERSION = 1
+SHA_METADATA = "sha256"
+
+CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+CACHE_REVALIDATE = "no-cache"
+DEFAULT_KEEP_RELEASES = 3
+DEFAULT_MAX_INVALIDATION_PATHS = 15
+WORKERS = 8
+
+# Explicit types first: the platform's mimetypes table differs between systems (.js, .ico, .woff2).
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".cjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".txt": "text/plain; charset=utf-8",
+    ".xml": "application/xml",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/x-icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".eot": "application/vnd.ms-fontobject",
+    ".wasm": "application/wasm",
+    ".pdf": "application/pdf",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".mp3": "audio/mpeg",
+}
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+# <stem>(-|.)<hash>[.chunk].<ext>[.map]; the stem is greedy, so the hash is the last segment of at
+# least 8 characters before the extension (Rollup/Vite hashes may themselves contain - and _).
+_HASHED_NAME = re.compile(r"^(?P<stem>.+)[.-](?P<hash>[A-Za-z0-9_-]{8,64})(?P<ext>(?:\.chunk)?\.[A-Za-z0-9]+(?:\.map)?)$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+class ReleaseError(Exception):
+    """A publish or rollback that cannot go ahead; the message says why and what to do."""
+
+
+# -- local build -----------------------------------------------------------------------------------
+def looks_like_hash(text: str) -> bool:
+    """A bundler's content hash: webpack/CRA/Angular hex (>= 8, with a digit) or Rollup/Vite's 8
+    base64url characters (with a digit, an upper-case letter, '-' or '_'). Plain words such as
+    'component' or 'bootstrap' are not hashes."""
+    if len(text) >= 8 and _HEX.match(text) and re.search(r"[0-9]", text):
+        return True
+    if len(text) == 8 and re.search(r"[0-9A-Z_-]", text) and re.search(r"[A-Za-z]", text):
+        return True
+    return False
+
+
+def is_hashed(path: str, pattern: str | None = None) -> bool:
+    """True when a build file's name carries a content hash (so its content never changes)."""
+    name = path.rsplit("/", 1)[-1]
+    if pattern:
+        return re.search(pattern, path) is not None
+    match = _HASHED_NAME.match(name)
+    return bool(match) and looks_like_hash(match.group("hash"))
+
+
+def content_type(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].lower()
+    ext = os.path.splitext(name)[1]
+    if ext in CONTENT_TYPES:
+        return CONTENT_TYPES[ext]
+    guessed = mimetypes.guess_type(name, strict=False)[0]
+    if not guessed:
+        return DEFAULT_CONTENT_TYPE
+    if guessed.startswith("text/"):
+        return guessed + "; charset=utf-8"
+    return guessed
+
+
+def cache_control(path: str, hashed: bool) -> str:
+    return CACHE_IMMUTABLE if hashed else CACHE_REVALIDATE
+
+
+def scan_build(build_dir: str, hashed_pattern: str | None = None) -> list[dict]:
+    """Every regular file of the build, sorted by path, with what it must look like in S3."""
+    root = os.path.abspath(build_dir)
+    if not os.path.isdir(root):
+        raise ReleaseError(f"build_dir {build_dir!r} is not a directory (run `npm run build` first)")
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            absolute = os.path.join(dirpath, filename)
+            if not os.path.isfile(absolute):
+                continue
+            rel = os.path.relpath(absolute, root).replace(os.sep, "/")
+            if rel.startswith(STATE_PREFIX):
+                raise ReleaseError(f"build_dir holds {rel!r}: the {STATE_PREFIX} prefix is reserved for release state")
+            sha256 = hashlib.sha256()
+            with open(absolute, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    sha256.update(chunk)
+            hashed = is_hashed(rel, hashed_pattern)
+            files.append(
+                {
+                    "path": rel,
+                    "file": absolute,
+                    "sha256": sha256.hexdigest(),
+                    "size": os.path.getsize(absolute),
+                    "hashed": hashed,
+                    "content_type": content_type(rel),
+                    "cache_control": cache_control(rel, hashed),
+                }
+            )
+    files.sort(key=lambda f: f["path"])
+    if not files:
+        raise ReleaseError(f"build_dir {build_dir!r} is empty")
+    if not any(f["path"] == "index.html" for f in files):
+        raise ReleaseError(f"build_dir {build_dir!r} has no index.html at its top: is it an SPA build output?")
+    return files
+
+
+def release_id(files: list[dict]) -> str:
+    """Content address of a build: the same files give the same id, wherever and whenever built."""
+    digest = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f["path"]):
+        digest.update(f"{f['path']}\0{f['sha256']}\0{f['content_type']}\0{f['cache_control']}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def release_key(release: str, path: str) -> str:
+    return f"{RELEASES_PREFIX}{release}/{path}"
+
+
+def invalidation_paths(keys, max_paths: int = DEFAULT_MAX_INVALIDATION_PATHS) -> list[str]:
+    """CloudFront paths for changed root keys; index.html also as '/' (the default root object).
+    More than max_paths collapse into '/*' (one path, billed once)."""
+    paths = set()
+    for key in keys:
+        paths.add("/" + quote(key, safe="/~-._"))
+        if key == "index.html" or key.endswith("/index.html"):
+            paths.add("/" + quote(key[: -len("index.html")], safe="/~-._"))
+    if max_paths and len(paths) > max_paths:
+        return ["/*"]
+    return sorted(paths)
+
+
+# -- bucket state ----------------------------------------------------------------------------------
+def retrying(client):
+    """amazon.aws's retrying wrapper around a plain boto3 client (module clients already have it)."""
+    if client is None or isinstance(client, RetryingBotoClientWrapper):
+        return client
+    return RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff())
+
+
+def empty_manifest() -> dict:
+    return {"version": MANIFEST_VERSION, "live": None, "previous": None, "releases": []}
+
+
+def read_manifest(s3, bucket: str) -> tuple[dict, str | None]:
+    """The manifest and its ETag (None when there is none yet)."""
+    s3 = retrying(s3)
+    try:
+        response = s3.get_object(Bucket=bucket, Key=MANIFEST_KEY, aws_retry=True)
+    except is_boto3_error_code(["NoSuchKey", "404"]):
+        return empty_manifest(), None
+    manifest = json.loads(response["Body"].read())
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise ReleaseError(f"{MANIFEST_KEY} has version {manifest.get('version')!r}; this webstack reads {MANIFEST_VERSION}")
+    return manifest, response.get("ETag")
+
+
+def write_manifest(s3, bucket: str, manifest: dict, etag: str | None) -> None:
+    """Writes the manifest only if nobody else wrote it since we read it (S3 conditional write)."""
+    params = {
+        "Bucket": bucket,
+        "Key": MANIFEST_KEY,
+        "Body": json.dumps(manifest, indent=1, sort_keys=True).encode(),
+        "ContentType": "application/json",
+        "CacheControl": CACHE_REVALIDATE,
+    }
+    if etag:
+        params["IfMatch"] = etag
+    else:
+        params["IfNoneMatch"] = "*"
+    try:
+        s3.put_object(aws_retry=True, **params)
+    except is_boto3_error_code(["PreconditionFailed", "ConditionalRequestConflict"]):
+        raise ReleaseError(
+            f"another publish or rollback changed {MANIFEST_KEY} while this one ran; run it again"
+        ) from None
+
+
+def list_keys(s3, bucket: str) -> dict[str, dict]:
+    """Current objects of the bucket: key -> {etag, size}."""
+    keys = {}
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            keys[obj["Key"]] = {"etag": obj.get("ETag", "").strip('"'), "size": obj.get("Size")}
+    return keys
+
+
+def head(s3, bucket: str, key: str) -> dict | None:
+    try:
+        response = s3.head_object(Bucket=bucket, Key=key, aws_retry=True)
+    except is_boto3_error_code(["404", "NoSuchKey", "NotFound"]):
+        return None
+    return {
+        "sha256": (response.get("Metadata") or {}).get(SHA_METADATA),
+        "content_type": response.get("ContentType"),
+        "cache_control": response.get("CacheControl"),
+    }
+
+
+def _matches(found: dict | None, f: dict) -> bool:
+    return bool(found) and (
+        found["sha256"] == f["sha256"]
+        and found["content_type"] == f["content_type"]
+        and found["cache_control"] == f["cache_control"]
+    )
+
+
+def _pmap(func, items):
+    items = list(items)
+    if len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return list(pool.map(func, items))
+
+
+def _differing(s3, bucket: str, wanted: list[tuple[str, dict]], listing: dict) -> list[tuple[str, dict]]:
+    """The (key, file) pairs whose object is missing or differs in content, type or cache policy."""
+    present = [(key, f) for key, f in wanted if key in listing]
+    found = dict(zip([key for key, _ in present], _pmap(lambda pair: head(s3, bucket, pair[0]), present)))
+    return [(key, f) for key, f in wanted if not _matches(found.get(key), f)]
+
+
+def _put(s3, bucket: str, key: str, f: dict) -> None:
+    with open(f["file"], "rb") as body:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=f["content_type"],
+            CacheControl=f["cache_control"],
+            Metadata={SHA_METADATA: f["sha256"]},
+            aws_retry=True,
+        )
+
+
+def _copy(s3, bucket: str, source: str, key: str) -> None:
+    # MetadataDirective COPY keeps Content-Type, Cache-Control and the sha256 metadata.
+    s3.copy_object(
+        Bucket=bucket,
+        Key=key,
+        CopySource={"Bucket": bucket, "Key": source},
+        MetadataDirective="COPY",
+        aws_retry=True,
+    )
+
+
+def _delete(s3, bucket: str, keys: list[str]) -> None:
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True}, aws_retry=True)
+        if response.get("Errors"):
+            failed = ", ".join(e["Key"] for e in response["Errors"])
+            raise ReleaseError(f"could not delete {failed} from {bucket}")
+
+
+def _release_files(release: dict) -> list[dict]:
+    return [{"path": path, **meta} for path, meta in sorted(release["files"].items())]
+
+
+def _release_keys(release: dict) -> set[str]:
+    """Every key a release needs besides the live root copies: hashed assets and its staged files."""
+    keys = set()
+    for f in _release_files(release):
+        keys.add(f["path"] if f["hashed"] else release_key(release["id"], f["path"]))
+    return keys
+
+
+def _find(manifest: dict, release: str) -> dict | None:
+    return next((r for r in manifest["releases"] if r["id"] == release), None)
+
+
+# -- going live, pruning, invalidating ---------------------------------------------------------------
+def _plan_go_live(s3, bucket: str, release: dict, manifest: dict, listing: dict) -> tuple[list, list]:
+    """Root copies (staged key -> root key) and root deletions that make `release` live."""
+    unhashed = [f for f in _release_files(release) if not f["hashed"]]
+    differing = _differing(s3, bucket, [(f["path"], f) for f in unhashed], listing)
+    # index.html last: until it switches, visitors keep loading the old release (its assets exist).
+    differing.sort(key=lambda pair: (pair[0] == "index.html", pair[0]))
+    copies = [(release_key(release["id"], key), key) for key, _ in differing]
+    wanted = {f["path"] for f in unhashed}
+    stale = set()
+    for other in manifest["releases"]:
+        if other["id"] == manifest.get("live"):
+            stale |= {p for p, meta in other["files"].items() if not meta["hashed"] and p not in wanted}
+    deletions = sorted(key for key in stale if key in listing)
+    return copies, deletions
+
+
+def _plan_prune(manifest: dict, keep: int, listing: dict) -> tuple[list[str], list[str]]:
+    """Releases beyond the newest `keep` (never the live or previous one) and the keys only they use."""
+    protected = {manifest.get("live"), manifest.get("previous")}
+    kept = [r for i, r in enumerate(manifest["releases"]) if i < keep or r["id"] in protected]
+    dropped = [r for r in manifest["releases"] if r not in kept]
+    needed = set().union(*(_release_keys(r) for r in kept)) if kept else set()
+    doomed = set()
+    for release in dropped:
+        doomed |= _release_keys(release) - needed
+    return [r["id"] for r in dropped], sorted(key for key in doomed if key in listing)
+
+
+def _invalidate(cloudfront, distribution_id, keys, result, *, check_mode, wait, wait_timeout, max_paths) -> None:
+    if not keys or not distribution_id:
+        result["invalidation"] = None
+        return
+    paths = invalidation_paths(keys, max_paths)
+    result["invalidation"] = {"paths": paths, "id": None, "status": None}
+    if check_mode:
+        return
+    if cloudfront is None:
+        raise ReleaseError("a distribution_id was given without a CloudFront client")
+    response = cloudfront.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={
+            "Paths": {"Quantity": len(paths), "Items": paths},
+            "CallerReference": f"webstack-{result['release']}-{time.time_ns()}",
+        },
+        aws_retry=True,
+    )
+    invalidation = response["Invalidation"]
+    result["invalidation"].update(id=invalidation["Id"], status=invalidation["Status"])
+    if wait and invalidation["Status"] != "Completed":
+        delay = 10
+        cloudfront.get_waiter("invalidation_completed").wait(
+            DistributionId=distribution_id,
+            Id=invalidation["Id"],
+            WaiterConfig={"Delay": delay, "MaxAttempts": max(1, int(wait_timeout) // delay)},
+        )
+        result["invalidation"]["status"] = "Completed"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _result(bucket: str, check_mode: bool) -> dict:
+    return {
+        "changed": False,
+        "check_mode": check_mode,
+        "bucket": bucket,
+        "release": None,
+        "previous_release": None,
+        "uploaded": [],
+        "staged_by_copy": [],
+        "went_live": [],
+        "removed": [],
+        "pruned_releases": [],
+        "deleted": [],
+        "invalidation": None,
+        "releases": [],
+    }
+
+
+# -- the two entry points ----------------------------------------------------------------------------
+def publish(
+    s3,
+    cloudfront,
+    bucket: str,
+    build_dir: str,
+    distribution_id: str | None = None,
+    keep_releases: int = DEFAULT_KEEP_RELEASES,
+    wait: bool = False,
+    *,
+    check_mode: bool = False,
+    wait_timeout: int = 900,
+    hashed_pattern: str | None = None,
+    max_invalidation_paths: int = DEFAULT_MAX_INVALIDATION_PATHS,
+) -> dict:
+    """Upload what changed in `build_dir`, make it the live release, prune, invalidate.
+
+    Returns what was (or, in check mode, would be) done: keys uploaded, staged by server-side copy,
+    switched live and removed, releases pruned with the keys deleted, the invalidation made.
+    """
+    if int(keep_releases) < 1:
+        raise ReleaseError(f"keep_releases must be at least 1 (got {keep_releases})")
+    s3, cloudfront = retrying(s3), retrying(cloudfront)
+    files = scan_build(build_dir, hashed_pattern)
+    rid = release_id(files)
+    result = _result(bucket, check_mode)
+    result["release"] = rid
+
+    manifest, etag = read_manifest(s3, bucket)
+    listing = list_keys(s3, bucket)
+    result["previous_release"] = manifest.get("live") if manifest.get("live") != rid else manifest.get("previous")
+
+    # 1. Stage: hashed assets at their final keys, unhashed files under the release's prefix.
+    #    Staged content that already exists anywhere in a kept release is copied server-side.
+    wanted = [(f["path"], f) for f in files if f["hashed"]]
+    wanted += [(release_key(rid, f["path"]), f) for f in files if not f["hashed"]]
+    missing = _differing(s3, bucket, wanted, listing)
+    sources = {}
+    for release in manifest["releases"]:
+        for f in _release_files(release):
+            key = f["path"] if f["hashed"] else release_key(release["id"], f["path"])
+            if key in listing:
+                sources.setdefault((f["sha256"], f["content_type"], f["cache_control"]), key)
+    uploads, stage_copies, overwritten = [], [], []
+    for key, f in missing:
+        source = sources.get((f["sha256"], f["content_type"], f["cache_control"]))
+        if not f["hashed"] and source and source != key:
+            stage_copies.append((source, key))
+        else:
+            uploads.append((key, f))
+            if f["hashed"] and key in listing:
+                overwritten.append(key)  # a hashed key whose content changed: cached copies are stale
+    result["uploaded"] = [key for key, _ in uploads]
+    result["staged_by_copy"] = [key for _, key in stage_copies]
+    if not check_mode:
+        _pmap(lambda pair: _put(s3, bucket, pair[0], pair[1]), uploads)
+        _pmap(lambda pair: _copy(s3, bucket, pair[0], pair[1]), stage_copies)
+        for key, _ in uploads:
+            listing[key] = {}
+        for _, key in stage_copies:
+            listing[key] = {}
+
+    # 2. Record the release, newest first.
+    new_manifest = json.loads(json.dumps(manifest))
+    entry = _find(new_manifest, rid) or {"id": rid, "created": _now(), "files": {}}
+    entry["files"] = {
+        f["path"]: {k: f[k] for k in ("sha256", "size", "hashed", "content_type", "cache_control")} for f in files
+    }
+    if not (manifest["releases"] and manifest["releases"][0]["id"] == rid):
+        entry["published"] = _now()  # a new release, or an older one published again: newest now
+    new_manifest["releases"] = [entry, *(r for r in new_manifest["releases"] if r["id"] != rid)]
+    if manifest.get("live") != rid:
+        new_manifest["previous"] = manifest.get("live")
+    new_manifest["live"] = rid
+
+    # 3. Go live: copy the staged unhashed files that differ to the root, index.html last.
+    copies, deletions = _plan_go_live(s3, bucket, entry, manifest, listing)
+    result["went_live"] = [key for _, key in copies]
+    result["removed"] = deletions
+
+    # 4. Prune releases beyond keep_releases (never the live or the previous one).
+    pruned, doomed = _plan_prune(new_manifest, int(keep_releases), listing)
+    new_manifest["releases"] = [r for r in new_manifest["releases"] if r["id"] not in pruned]
+    result["pruned_releases"], result["deleted"] = pruned, doomed
+    manifest_changed = _comparable(new_manifest) != _comparable(manifest)
+
+    if not check_mode:
+        for source, key in copies:
+            _copy(s3, bucket, source, key)
+        if deletions:
+            _delete(s3, bucket, deletions)
+        if manifest_changed:
+            write_manifest(s3, bucket, new_manifest, etag)
+        if doomed:
+            _delete(s3, bucket, doomed)
+
+    result["changed"] = bool(uploads or stage_copies or copies or deletions or doomed or manifest_changed)
+    result["releases"] = _summary(new_manifest)
+    _invalidate(
+        cloudfront,
+        distribution_id,
+        [key for _, key in copies] + deletions + overwritten,
+        result,
+        check_mode=check_mode,
+        wait=wait,
+        wait_timeout=wait_timeout,
+        max_paths=max_invalidation_paths,
+    )
+    return result
+
+
+def rollback(
+    s3,
+    cloudfront,
+    bucket: str,
+    distribution_id: str | None = None,
+    to: str | None = None,
+    *,
+    check_mode: bool = False,
+    wait: bool = False,
+    wait_timeout: int = 900,
+    max_invalidation_paths: int = DEFAULT_MAX_INVALIDATION_PATHS,
+) -> dict:
+    """Make an earlier release live again by server-side copies (default: the one live before the
+    current one). Uploads nothing from disk; writes only the manifest."""
+    s3, cloudfront = retrying(s3), retrying(cloudfront)
+    manifest, etag = read_manifest(s3, bucket)
+    if not manifest["releases"]:
+        raise ReleaseError(f"{bucket} has no releases to roll back to (nothing was published)")
+    target = to or manifest.get("previous")
+    if not target:
+        raise ReleaseError(f"{bucket} has no previous release; name one with `to` (kept: {_ids(manifest)})")
+    release = _find(manifest, target)
+    if release is None:
+        raise ReleaseError(f"release {target!r} is not kept in {bucket}; kept releases: {_ids(manifest)}")
+    result = _result(bucket, check_mode)
+    result["release"] = target
+    result["previous_release"] = manifest.get("live")
+    result["releases"] = _summary(manifest)
+    if manifest.get("live") == target:
+        result["previous_release"] = manifest.get("previous")
+        return result
+
+    listing = list_keys(s3, bucket)
+    absent = sorted(key for key in _release_keys(release) if key not in listing)
+    if absent:
+        raise ReleaseError(f"release {target!r} is incomplete in {bucket}, missing: {', '.join(absent[:10])}")
+    copies, deletions = _plan_go_live(s3, bucket, release, manifest, listing)
+    new_manifest = json.loads(json.dumps(manifest))
+    new_manifest["previous"], new_manifest["live"] = manifest.get("live"), target
+    result["went_live"], result["removed"] = [key for _, key in copies], deletions
+    if not check_mode:
+        for source, key in copies:
+            _copy(s3, bucket, source, key)
+        if deletions:
+            _delete(s3, bucket, deletions)
+        write_manifest(s3, bucket, new_manifest, etag)
+    result["changed"] = True
+    result["releases"] = _summary(new_manifest)
+    _invalidate(
+        cloudfront,
+        distribution_id,
+        [key for _, key in copies] + deletions,
+        result,
+        check_mode=check_mode,
+        wait=wait,
+        wait_timeout=wait_timeout,
+        max_paths=max_invalidation_paths,
+    )
+    return result
+
+
+def status(s3, bucket: str) -> dict:
+    """The kept releases, newest first, and which one is live; reads only."""
+    manifest, _ = read_manifest(retrying(s3), bucket)
+    return {"bucket": bucket, "live": manifest.get("live"), "previous": manifest.get("previous"), "releases": _summary(manifest)}
+
+
+def _comparable(manifest: dict) -> str:
+    return json.dumps(manifest, sort_keys=True)
+
+
+def _ids(manifest: dict) -> str:
+    return ", ".join(r["id"] for r in manifest["releases"]) or "none"
+
+
+def _summary(manifest: dict) -> list[dict]:
+    return [
+        {
+            "id": r["id"],
+            "created": r.get("created"),
+            "published": r.get("published"),
+            "files": len(r["files"]),
+            "live": r["id"] == manifest.get("live"),
+        }
+        for r in manifest["releases"]
+    ]
+
+
+# -- finding the target by tag -------------------------------------------------------------------------
+def site_bucket_name(project: str, environment: str, account_id: str) -> str:
+    """The static_site role's default bucket name."""
+    return f"{project}-{environment}-site-{account_id}"
+
+
+def find_distribution_id(cloudfront, project: str, environment: str) -> str | None:
+    """The stack's CloudFront distribution, found by its Project / Environment / ManagedBy tags."""
+    cloudfront = retrying(cloudfront)
+    wanted = {"Project": project, "Environment": environment, "ManagedBy": "webstack"}
+    found = []
+    for page in cloudfront.get_paginator("list_distributions").paginate():
+        for item in (page.get("DistributionList") or {}).get("Items", []) or []:
+            tags = cloudfront.list_tags_for_resource(Resource=item["ARN"], aws_retry=True)["Tags"].get("Items", [])
+            if wanted.items() <= {t["Key"]: t.get("Value") for t in tags}.items():
+                found.append(item["Id"])
+    if len(found) > 1:
+        raise ReleaseError(f"{len(found)} distributions carry the tags {wanted}: pass distribution_id")
+    return found[0] if found else None
