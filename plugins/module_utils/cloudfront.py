@@ -413,7 +413,12 @@ def normalise_distribution_config(config, ignore_origin_access_for=()):
 
 def _strip_quantities(value):
     if isinstance(value, dict):
-        if "Quantity" in value and set(value) <= {"Quantity", "Items", "Enabled", "CachedMethods"}:
+        if ("Quantity" in value or set(value) == {"Items"}) and set(value) <= {
+            "Quantity",
+            "Items",
+            "Enabled",
+            "CachedMethods",
+        }:
             if set(value) <= {"Quantity", "Items"}:
                 return [_strip_quantities(item) for item in value.get("Items") or []]
             stripped = {key: _strip_quantities(val) for key, val in value.items() if key != "Quantity"}

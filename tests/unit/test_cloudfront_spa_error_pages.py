@@ -5,9 +5,9 @@ show -- it ignores If-Match, so the ETag the module sends is checked on a stubbe
 from __future__ import annotations
 
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from botocore.stub import Stubber
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf
 from ansible_collections.webstack.aws.plugins.modules import cloudfront_spa_error_pages as mod
 
@@ -63,7 +63,7 @@ def distribution(client, request):
     config = cf.new_distribution_config(f"t-spa-unit-{request.node.name}", parts)
     dist, etag = cf.create_distribution(client, config, {"Project": "t-spa-unit"})
     yield dist["Id"]
-    current, etag = cf.get_distribution_config(client, dist["Id"])
+    _current, etag = cf.get_distribution_config(client, dist["Id"])
     cf.delete_distribution(client, dist["Id"], etag)
 
 
@@ -77,7 +77,10 @@ def test_create_sets_403_and_404_and_keeps_other_error_responses(client, distrib
     assert changed
     assert [e["ErrorCode"] for e in before] == [500]
     stored = error_responses(client, distribution)
-    assert stored == [*SPA, {"ErrorCode": 500, "ResponsePagePath": "/500.html", "ResponseCode": "500", "ErrorCachingMinTTL": 5}]
+    assert stored == [
+        *SPA,
+        {"ErrorCode": 500, "ResponsePagePath": "/500.html", "ResponseCode": "500", "ErrorCachingMinTTL": 5},
+    ]
     assert after == stored
 
 
@@ -90,7 +93,7 @@ def test_second_run_changes_nothing(client, distribution):
 def test_update_changes_only_the_error_responses(client, distribution):
     mod.converge(client, params(distribution_id=distribution), check_mode=False)
     config_before, _ = cf.get_distribution_config(client, distribution)
-    changed, _before, after, _etag = mod.converge(
+    changed, _before, _after, _etag = mod.converge(
         client, params(distribution_id=distribution, error_caching_min_ttl=60), check_mode=False
     )
     assert changed
@@ -117,7 +120,12 @@ def test_diff_shows_before_and_after(client, distribution):
         check_mode=False,
     )
     assert changed
-    assert {"ErrorCode": 404, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10} in before
+    assert {
+        "ErrorCode": 404,
+        "ResponsePagePath": "/index.html",
+        "ResponseCode": "200",
+        "ErrorCachingMinTTL": 10,
+    } in before
     assert {"ErrorCode": 404, "ResponsePagePath": "/404.html", "ResponseCode": "404", "ErrorCachingMinTTL": 10} in after
     assert [e for e in after if e["ErrorCode"] == 403] == [e for e in before if e["ErrorCode"] == 403]
 
