@@ -13,6 +13,13 @@ import time
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+# The retry decorator modules give their client (module.client("rds", retry_decorator=RDS_RETRY)):
+# calls made with aws_retry=True are retried on throttling, and on the transient states RDS reports
+# while an instance or a parameter group is busy.
+RDS_RETRY = AWSRetry.jittered_backoff(
+    catch_extra_error_codes=["InvalidDBInstanceState", "InvalidDBParameterGroupState"]
+)
+
 # States in which RDS accepts ModifyDBInstance. Anything else is transient (creating, modifying,
 # backing-up, ...) and is waited out, or final (deleting, failed) and is an error.
 MODIFIABLE_STATUS = "available"
@@ -23,20 +30,10 @@ class RdsInstanceStateError(Exception):
     """The instance is in a state where its password mode cannot be changed."""
 
 
-@AWSRetry.jittered_backoff()
-def _describe_db_instances(client, **params):
-    return client.describe_db_instances(**params)
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBInstanceState"])
-def _modify_db_instance(client, **params):
-    return client.modify_db_instance(**params)
-
-
 def describe_instance(client, instance_id: str) -> dict | None:
     """The instance as DescribeDBInstances returns it, or None when it does not exist."""
     try:
-        found = _describe_db_instances(client, aws_retry=True, DBInstanceIdentifier=instance_id)["DBInstances"]
+        found = client.describe_db_instances(aws_retry=True, DBInstanceIdentifier=instance_id)["DBInstances"]
     except is_boto3_error_code("DBInstanceNotFound"):
         return None
     return found[0] if found else None
@@ -103,7 +100,7 @@ def wait_for_status(client, instance_id: str, timeout: float, delay: float = 15,
 
 def apply_password_mode(client, params: dict) -> dict:
     """Send the ModifyDBInstance call ``plan_password_mode`` planned; returns the instance it describes."""
-    return _modify_db_instance(client, aws_retry=True, **params)["DBInstance"]
+    return client.modify_db_instance(aws_retry=True, **params)["DBInstance"]
 
 
 # -- parameter groups ----------------------------------------------------------------------------
@@ -113,30 +110,15 @@ def apply_password_mode(client, params: dict) -> dict:
 
 
 @AWSRetry.jittered_backoff()
-def _describe_db_parameter_groups(client, **params):
-    return client.describe_db_parameter_groups(**params)
-
-
-@AWSRetry.jittered_backoff()
 def _describe_db_parameters(client, **params):
     paginator = client.get_paginator("describe_db_parameters")
     return paginator.paginate(**params).build_full_result()
 
 
-@AWSRetry.jittered_backoff()
-def _list_tags_for_resource(client, **params):
-    return client.list_tags_for_resource(**params)
-
-
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidDBParameterGroupState"])
-def _call(client, method, **params):
-    return getattr(client, method)(**params)
-
-
 def describe_parameter_group(client, name: str) -> dict | None:
     """The group, or None when it does not exist (AWS raises NotFound; moto answers an empty list)."""
     try:
-        groups = _describe_db_parameter_groups(client, aws_retry=True, DBParameterGroupName=name)["DBParameterGroups"]
+        groups = client.describe_db_parameter_groups(aws_retry=True, DBParameterGroupName=name)["DBParameterGroups"]
     except is_boto3_error_code("DBParameterGroupNotFound"):
         return None
     return groups[0] if groups else None
@@ -151,7 +133,7 @@ def parameter_value(value) -> str:
 
 def user_parameters(client, name: str) -> dict:
     """{name: value} of the parameters set in the group (not the family defaults)."""
-    params = _describe_db_parameters(client, aws_retry=True, DBParameterGroupName=name, Source="user")
+    params = _describe_db_parameters(client, DBParameterGroupName=name, Source="user")
     return {p["ParameterName"]: p.get("ParameterValue", "") for p in params.get("Parameters", [])}
 
 
@@ -160,7 +142,7 @@ def apply_types(client, name: str, names) -> dict:
     wanted = set(names)
     if not wanted:
         return {}
-    params = _describe_db_parameters(client, aws_retry=True, DBParameterGroupName=name)
+    params = _describe_db_parameters(client, DBParameterGroupName=name)
     return {
         p["ParameterName"]: p.get("ApplyType", "") for p in params.get("Parameters", []) if p["ParameterName"] in wanted
     }
@@ -185,9 +167,7 @@ def set_parameters(client, name: str, to_set: dict, types: dict) -> None:
         for k, v in to_set.items()
     ]
     for start in range(0, len(items), 20):  # ModifyDBParameterGroup takes at most 20 at a time
-        _call(
-            client,
-            "modify_db_parameter_group",
+        client.modify_db_parameter_group(
             aws_retry=True,
             DBParameterGroupName=name,
             Parameters=items[start : start + 20],
@@ -197,9 +177,7 @@ def set_parameters(client, name: str, to_set: dict, types: dict) -> None:
 def reset_parameters(client, name: str, names: list, types: dict) -> None:
     items = [{"ParameterName": k, "ApplyMethod": apply_method(types.get(k, ""))} for k in names]
     for start in range(0, len(items), 20):
-        _call(
-            client,
-            "reset_db_parameter_group",
+        client.reset_db_parameter_group(
             aws_retry=True,
             DBParameterGroupName=name,
             Parameters=items[start : start + 20],
@@ -207,7 +185,7 @@ def reset_parameters(client, name: str, names: list, types: dict) -> None:
 
 
 def resource_tags(client, arn: str) -> dict:
-    return {t["Key"]: t["Value"] for t in _list_tags_for_resource(client, aws_retry=True, ResourceName=arn)["TagList"]}
+    return {t["Key"]: t["Value"] for t in client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"]}
 
 
 def plan_tags(current: dict, desired: dict | None, purge: bool) -> tuple[dict, list]:
@@ -221,23 +199,21 @@ def plan_tags(current: dict, desired: dict | None, purge: bool) -> tuple[dict, l
 
 def apply_tags(client, arn: str, to_add: dict, to_remove: list) -> None:
     if to_add:
-        _call(
-            client,
-            "add_tags_to_resource",
+        client.add_tags_to_resource(
             aws_retry=True,
             ResourceName=arn,
             Tags=[{"Key": k, "Value": v} for k, v in to_add.items()],
         )
     if to_remove:
-        _call(client, "remove_tags_from_resource", aws_retry=True, ResourceName=arn, TagKeys=to_remove)
+        client.remove_tags_from_resource(aws_retry=True, ResourceName=arn, TagKeys=to_remove)
 
 
 def create_parameter_group(client, name: str, family: str, description: str, tags: dict | None) -> dict:
     params = {"DBParameterGroupName": name, "DBParameterGroupFamily": family, "Description": description}
     if tags:
         params["Tags"] = [{"Key": k, "Value": str(v)} for k, v in tags.items()]
-    return _call(client, "create_db_parameter_group", aws_retry=True, **params)["DBParameterGroup"]
+    return client.create_db_parameter_group(aws_retry=True, **params)["DBParameterGroup"]
 
 
 def delete_parameter_group(client, name: str) -> None:
-    _call(client, "delete_db_parameter_group", aws_retry=True, DBParameterGroupName=name)
+    client.delete_db_parameter_group(aws_retry=True, DBParameterGroupName=name)

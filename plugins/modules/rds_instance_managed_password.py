@@ -7,6 +7,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.webstack.aws.plugins.module_utils.rds import (
     MODIFIABLE_STATUS,
+    RDS_RETRY,
     RdsInstanceStateError,
     apply_password_mode,
     describe_instance,
@@ -186,7 +187,7 @@ def main():
         wait_timeout=dict(type="int", default=1800),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("rds")
+    client = module.client("rds", retry_decorator=RDS_RETRY)
     try:
         result = converge(module, client)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:

@@ -7,6 +7,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.webstack.aws.plugins.module_utils.rds import (
+    RDS_RETRY,
     apply_tags,
     apply_types,
     create_parameter_group,
@@ -212,7 +213,7 @@ def main():
         required_if=[["state", "present", ["family"]]],
         supports_check_mode=True,
     )
-    client = module.client("rds")
+    client = module.client("rds", retry_decorator=RDS_RETRY)
     try:
         if module.params["state"] == "present":
             result = ensure_present(module, client)
