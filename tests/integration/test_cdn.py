@@ -1,0 +1,191 @@
+"""The cdn layer (playbooks/frontend.yml --tags cdn) against the test run's moto server: the
+distribution, its OAC, TLS, SPA error pages and headers policy as CloudFront then holds them;
+second run changed=0; check mode; an update; bad input; absent.
+
+moto 5.2 drops an origin's S3OriginConfig and OriginAccessControlId from every answer, so the OAC
+*attachment* cannot be read back here: it is covered by tests/unit/test_cloudfront_distribution_config.py;
+here the OAC itself and the published id are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import assert_ok, changed
+
+PROJECT = "t-cdn"
+DOMAIN = "t-cdn.example.com"
+NAME = f"{PROJECT}-local-cdn"
+OAC_NAME = f"{PROJECT}-local-site-oac"
+REGION = "ap-northeast-2"
+
+
+def find_distribution(cloudfront, name: str) -> dict | None:
+    found = []
+    for item in cloudfront.list_distributions()["DistributionList"].get("Items") or []:
+        tags = cloudfront.list_tags_for_resource(Resource=item["ARN"])["Tags"].get("Items") or []
+        if {"Key": "Name", "Value": name} in tags:
+            found.append(dict(item, Tags={t["Key"]: t["Value"] for t in tags}))
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def find_oac(cloudfront, name: str) -> dict | None:
+    items = cloudfront.list_origin_access_controls()["OriginAccessControlList"].get("Items") or []
+    return next((oac for oac in items if oac["Name"] == name), None)
+
+
+def config_of(cloudfront) -> dict:
+    return cloudfront.get_distribution_config(Id=find_distribution(cloudfront, NAME)["Id"])["DistributionConfig"]
+
+
+def certificate(acm, domain: str) -> str:
+    return acm.request_certificate(
+        DomainName=domain, ValidationMethod="DNS", SubjectAlternativeNames=[f"www.{domain}"]
+    )["CertificateArn"]
+
+
+@pytest.fixture(scope="module")
+def cloudfront(aws):
+    return aws("cloudfront", "us-east-1")
+
+
+@pytest.fixture(scope="module")
+def bucket(aws):
+    """The origin bucket, named as static_site names it, so the cdn role finds it when run alone."""
+    account = aws("sts").get_caller_identity()["Account"]
+    name = f"{PROJECT}-local-site-{account}"
+    aws("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return name
+
+
+@pytest.fixture(scope="module")
+def base(aws, bucket):
+    arn = certificate(aws("acm", "us-east-1"), DOMAIN)
+    return {
+        "webstack_project": PROJECT,
+        "webstack_domain": DOMAIN,
+        "cdn_certificate_arn": arn,
+        "cdn_include_www": True,
+    }
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, base, cloudfront):
+    summary = assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=base))
+    yield summary
+    stack.destroy(layers="frontend", tags="cdn", extra=base)
+
+
+def test_distribution_serves_the_bucket_through_its_oac(deployed, cloudfront, bucket):
+    outputs = deployed["outputs"]["cdn"]
+    oac = find_oac(cloudfront, OAC_NAME)
+    assert oac is not None
+    assert (oac["SigningProtocol"], oac["SigningBehavior"], oac["OriginAccessControlOriginType"]) == (
+        "sigv4",
+        "always",
+        "s3",
+    )
+    assert outputs["oac_id"] == oac["Id"]
+    config = config_of(cloudfront)
+    (origin,) = config["Origins"]["Items"]
+    assert origin["DomainName"] == f"{bucket}.s3.{REGION}.amazonaws.com"
+    assert "CustomOriginConfig" not in origin
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == origin["Id"]
+
+
+def test_distribution_settings(deployed, cloudfront):
+    config = config_of(cloudfront)
+    behavior = config["DefaultCacheBehavior"]
+    assert config["DefaultRootObject"] == "index.html"
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["Compress"] is True
+    assert behavior["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    # moto has no response headers policy API: the managed SecurityHeadersPolicy is used.
+    assert behavior["ResponseHeadersPolicyId"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+    assert config["HttpVersion"] == "http2and3"
+    assert config["IsIPV6Enabled"] is True
+    assert config["PriceClass"] == "PriceClass_100"
+    assert config["Enabled"] is True
+
+
+def test_tls_uses_the_us_east_1_certificate_for_the_aliases(deployed, cloudfront, base):
+    config = config_of(cloudfront)
+    certificate_config = config["ViewerCertificate"]
+    assert certificate_config["ACMCertificateArn"] == base["cdn_certificate_arn"]
+    assert certificate_config["SSLSupportMethod"] == "sni-only"
+    assert certificate_config["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert certificate_config["CloudFrontDefaultCertificate"] is False
+    assert sorted(config["Aliases"]["Items"]) == [DOMAIN, f"www.{DOMAIN}"]
+
+
+def test_deep_links_answer_index_html_with_200(deployed, cloudfront):
+    responses = sorted(config_of(cloudfront)["CustomErrorResponses"]["Items"], key=lambda e: e["ErrorCode"])
+    assert responses == [
+        {"ErrorCode": code, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10}
+        for code in (403, 404)
+    ]
+
+
+def test_outputs_and_tags(deployed, cloudfront):
+    outputs = deployed["outputs"]["cdn"]
+    dist = find_distribution(cloudfront, NAME)
+    assert outputs["distribution_id"] == dist["Id"]
+    assert outputs["distribution_arn"] == dist["ARN"]
+    assert outputs["domain_name"] == dist["DomainName"]
+    assert outputs["hosted_zone_id"] == "Z2FDTNDATAQYW2"
+    assert {"Project": PROJECT, "Environment": "local", "ManagedBy": "webstack", "Name": NAME}.items() <= dist[
+        "Tags"
+    ].items()
+
+
+def test_second_deploy_changes_nothing(deployed, stack, base):
+    assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=base))) == 0
+
+
+def test_plan_of_a_price_class_change_writes_nothing_then_deploy_applies_it(deployed, stack, base, cloudfront):
+    update = {**base, "cdn_price_class": "PriceClass_200"}
+    plan = assert_ok(stack.plan(layers="frontend", tags="cdn", extra=update))
+    assert changed(plan) > 0
+    assert config_of(cloudfront)["PriceClass"] == "PriceClass_100"
+
+    assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=update))) > 0
+    config = config_of(cloudfront)
+    assert config["PriceClass"] == "PriceClass_200"
+    assert config["CustomErrorResponses"]["Quantity"] == 2  # the distribution module left them alone
+    assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=update))) == 0
+
+
+def test_plan_on_a_fresh_stack_writes_nothing(stack, cloudfront):
+    project = "t-cdn-plan"
+    plan = assert_ok(stack.plan(layers="frontend", tags="cdn", extra={"webstack_project": project}))
+    assert changed(plan) > 0
+    assert find_distribution(cloudfront, f"{project}-local-cdn") is None
+    assert find_oac(cloudfront, f"{project}-local-site-oac") is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("cdn_certificate_arn", None, "us-east-1"),
+        ("cdn_error_page", "index.html", "must be a path starting with /"),
+        ("cdn_price_class", "PriceClass_Cheap", "cdn_price_class"),
+    ],
+)
+def test_bad_input_fails_before_any_change(stack, aws, cloudfront, variable, value, fragment, capsys):
+    project = f"t-cdn-bad-{variable.replace('_', '-')}"
+    if value is None:  # a real certificate, but from the play's region, not us-east-1
+        value = certificate(aws("acm", REGION), f"{project}.example.com")
+    extra = {"webstack_project": project, "webstack_domain": f"{project}.example.com", variable: value}
+    summary = stack.deploy(layers="frontend", tags="cdn", extra=extra)
+    assert summary["exit_code"] != 0
+    err = capsys.readouterr().err
+    assert variable in err and fragment in err
+    assert find_distribution(cloudfront, f"{project}-local-cdn") is None
+    assert find_oac(cloudfront, f"{project}-local-site-oac") is None
+
+
+def test_absent_leaves_no_distribution_and_no_oac(deployed, stack, base, cloudfront):
+    assert_ok(stack.destroy(layers="frontend", tags="cdn", extra=base))
+    assert find_distribution(cloudfront, NAME) is None
+    assert find_oac(cloudfront, OAC_NAME) is None
+    assert_ok(stack.destroy(layers="frontend", tags="cdn", extra=base))  # a second destroy is a no-op
