@@ -210,10 +210,6 @@ distribution:
     config:
       description: The DistributionConfig as read back (or as it would be, in check mode).
       type: dict
-warnings:
-  description: Origins whose OAC attachment the endpoint did not return, so it could not be compared (moto 5.2).
-  returned: when it applies
-  type: list
 """
 
 # Imports follow the documentation, as ansible-test's validate-modules expects.
