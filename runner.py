@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import json
 import os
 import shutil
@@ -137,16 +138,20 @@ class Progress:
 
     _lock = threading.Lock()
 
-    def __init__(self, layer: str, verbose: bool):
+    def __init__(self, layer: str, verbose: bool, show_diff: bool = False):
         self.layer = layer
         self.verbose = verbose
+        self.show_diff = show_diff
         self.started: dict[str, float] = {}
+        self.diffs: dict[str, list[str]] = {}
 
     def __call__(self, event: dict) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data", {})
         if kind == "playbook_on_task_start":
             self.started[data.get("task_uuid", "")] = time.monotonic()
+        elif kind == "runner_on_file_diff" and self.show_diff:
+            self.diffs.setdefault(data.get("task_uuid", ""), []).append(_render_diff(data.get("diff")))
         elif kind in {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}:
             res = data.get("res", {})
             if kind == "runner_on_ok":
@@ -159,6 +164,8 @@ class Progress:
             line = f"[{self.layer}] {word:<8} {data.get('task', '')} ({took:.1f}s)"
             if word in {"FAILED", "UNREACHABLE"}:
                 line += f"\n    {_failure_message(res)}"
+            elif word == "changed" and self.show_diff:
+                line += "".join(self.diffs.pop(data.get("task_uuid", ""), []))
             self.say(line)
         if kind == "playbook_on_stats":
             self.artifact_data = data.get("artifact_data", {})
@@ -169,6 +176,27 @@ class Progress:
     def say(self, text: str) -> None:
         with self._lock:
             print(text, file=sys.stderr, flush=True)
+
+
+def _render_diff(diff, limit: int = 40) -> str:
+    """A module's before/after, as an indented unified diff of their YAML, for plan output."""
+    parts = diff if isinstance(diff, list) else [diff]
+    out: list[str] = []
+    for part in parts:
+        if not isinstance(part, dict):
+            continue
+        before, after = part.get("before", ""), part.get("after", "")
+        if before == after:
+            continue
+
+        def text(value):
+            return value if isinstance(value, str) else yaml.safe_dump(value, sort_keys=True, default_flow_style=False)
+
+        lines = difflib.unified_diff(text(before).splitlines(), text(after).splitlines(), lineterm="", n=1)
+        out.extend(ln for ln in lines if not ln.startswith(("---", "+++")))
+    if len(out) > limit:
+        out = [*out[:limit], f"... ({len(out) - limit} more lines)"]
+    return "".join(f"\n      {ln}" for ln in out)
 
 
 def _failure_message(res: dict) -> str:
@@ -216,7 +244,7 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
     import ansible_runner
 
     result = LayerResult(layer=layer)
-    progress = Progress(layer, args.verbose)
+    progress = Progress(layer, args.verbose, show_diff="--diff" in cmdline)
     artifact_dir = STATE_DIR / "runner" / args.env / layer
     artifact_dir.mkdir(parents=True, exist_ok=True)
     # A fresh private data dir for every run: ansible-runner writes the extra vars and environment
@@ -236,7 +264,7 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
                 "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
                 # The ansible-playbook of this interpreter's environment, even when it is not activated.
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                "ANSIBLE_FORCE_COLOR": "0",
+                "ANSIBLE_NOCOLOR": "1",
             },
             cmdline=cmdline or None,
             tags=args.tags or None,
