@@ -93,7 +93,7 @@ class Emulator:
         env.pop("AWS_ENDPOINT_URL", None)
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+            [sys.executable, str(Path(__file__).resolve()), "-H", HOST, "-p", str(port)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -218,3 +218,35 @@ def _pid_alive(pid: int) -> bool:
         if done == pid:
             return False
     return True
+
+
+# -- the server process ------------------------------------------------------------------------
+def _patch_moto() -> None:
+    """Fill gaps in moto that would otherwise hide what webstack sets. Each patch only keeps what
+    the request said, so that moto returns it as AWS does.
+
+    * CloudFront origins: moto 5.2 drops `OriginAccessControlId` and `S3OriginConfig`, so a
+      distribution read back never shows its Origin Access Control.
+    """
+    from moto.cloudfront import models
+
+    original_init = models.Origin.__init__
+
+    def origin_init(self, origin):
+        original_init(self, origin)
+        self.origin_access_control_id = origin.get("OriginAccessControlId", "")
+        if "S3OriginConfig" in origin:
+            self.s3_origin_config = origin["S3OriginConfig"]
+
+    models.Origin.__init__ = origin_init
+
+
+def _serve(argv: list[str]) -> None:
+    _patch_moto()
+    from moto.server import main as moto_main
+
+    moto_main(argv)
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1:])

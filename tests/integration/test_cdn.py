@@ -2,9 +2,8 @@
 distribution, its OAC, TLS, SPA error pages and headers policy as CloudFront then holds them;
 second run changed=0; check mode; an update; bad input; absent.
 
-moto 5.2 drops an origin's S3OriginConfig and OriginAccessControlId from every answer, so the OAC
-*attachment* cannot be read back here: it is covered by tests/unit/test_cloudfront_distribution_config.py;
-here the OAC itself and the published id are checked."""
+moto 5.2 drops an origin's S3OriginConfig and OriginAccessControlId; the project's emulator patches
+that (emulator._patch_moto), so the OAC attachment is read back here as on AWS."""
 
 from __future__ import annotations
 
@@ -90,6 +89,8 @@ def test_distribution_serves_the_bucket_through_its_oac(deployed, cloudfront, bu
     (origin,) = config["Origins"]["Items"]
     assert origin["DomainName"] == f"{bucket}.s3.{REGION}.amazonaws.com"
     assert "CustomOriginConfig" not in origin
+    assert origin["OriginAccessControlId"] == oac["Id"]
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
     assert config["DefaultCacheBehavior"]["TargetOriginId"] == origin["Id"]
 
 
