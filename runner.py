@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("plan", parents=[common], help="check and diff mode: show what deploy would change, change nothing")
     sub.add_parser("destroy", parents=[common], help="remove every resource the stack owns, in reverse order")
     sub.add_parser("outputs", parents=[common], help="read the stack's endpoints and ids from AWS, change nothing")
+    sub.add_parser(
+        "verify",
+        parents=[common],
+        help="check the deployed stack through the AWS APIs against the architecture; one line per check",
+    )
 
     emu = sub.add_parser(
         "emulator",
@@ -359,6 +364,61 @@ def print_outputs(outputs: dict) -> None:
             print(f"  {section}: {json.dumps(values)}", file=sys.stderr)
 
 
+def stack_settings(env: str, extra_vars: list[str]) -> dict:
+    """The handful of plain settings verify needs, with Ansible's precedence for this layout:
+    group_vars/all, then the environment's inventory group_vars, then --extra-vars."""
+    settings: dict = {}
+    sources = sorted((REPO / "group_vars" / "all").glob("*.yml"))
+    sources += sorted((INVENTORIES / env / "group_vars").glob("*.yml"))
+    for source in sources:
+        settings.update(yaml.safe_load(source.read_text()) or {})
+    settings.update(parse_extra_vars(extra_vars))
+    return settings
+
+
+def command_verify(args, target: Target, layers: list[str]) -> int:
+    import boto3
+
+    import webstack_verify
+
+    settings = stack_settings(args.env, args.extra_vars)
+    region = settings["webstack_region"]
+    session = boto3.session.Session(
+        aws_access_key_id=target.env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=target.env.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=target.env.get("AWS_SESSION_TOKEN"),
+    )
+
+    def client(service: str, client_region: str = region):
+        return session.client(service, region_name=client_region, endpoint_url=target.env.get("AWS_ENDPOINT_URL"))
+
+    stack = webstack_verify.Stack(
+        client, settings["webstack_project"], settings["webstack_environment"], region, settings["webstack_domain"]
+    )
+    checks = webstack_verify.verify(stack, layers, live_https="AWS_ENDPOINT_URL" not in target.env)
+    for check in checks:
+        print(f"{check.word}  {check.name} — {check.detail}", file=sys.stderr)
+    failed = [c for c in checks if c.passed is False]
+    summary = {
+        "command": "verify",
+        "env": args.env,
+        "target": target.label,
+        "status": "failed" if failed else "successful",
+        "rc": 1 if failed else 0,
+        "checks": [{"name": c.name, "result": c.word, "detail": c.detail} for c in checks],
+    }
+    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed", file=sys.stderr)
+    write_summary(args, summary)
+    return summary["rc"]
+
+
+def write_summary(args, summary: dict) -> None:
+    summary_file = args.summary_file or STATE_DIR / args.env / f"{summary['command']}-summary.json"
+    summary_file.parent.mkdir(parents=True, exist_ok=True)
+    summary_file.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
 def command_emulator(action: str) -> int:
     if action == "start":
         try:
@@ -389,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command
     try:
         with aws_target(args) as target:
+            if command == "verify":
+                return command_verify(args, target, layers)
             print(f"webstack: {command} {args.env} ({', '.join(layers)}) -> {target.label}", file=sys.stderr)
             if command == "outputs":
                 results = [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, {}, "")]
@@ -412,10 +474,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if command in {"deploy", "outputs"}:
         print_outputs(summary["outputs"])
-    summary_file = args.summary_file or STATE_DIR / args.env / f"{command}-summary.json"
-    summary_file.parent.mkdir(parents=True, exist_ok=True)
-    summary_file.write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary, indent=2))
+    write_summary(args, summary)
     return 0 if summary["status"] == "successful" else (summary["rc"] or 1)
 
 
