@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
+# ruff: noqa: E402  (DOCUMENTATION, EXAMPLES and RETURN come first, as in every Ansible module)
 
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -64,12 +64,13 @@ changed_attributes:
 """
 
 from typing import Any
-from typing import Dict
 
-from ansible_collections.amazon.aws.plugins.module_utils.elb_utils import AnsibleELBv2Error
-from ansible_collections.amazon.aws.plugins.module_utils.elb_utils import describe_load_balancer_attributes
-from ansible_collections.amazon.aws.plugins.module_utils.elb_utils import describe_load_balancers
-from ansible_collections.amazon.aws.plugins.module_utils.elb_utils import modify_load_balancer_attributes
+from ansible_collections.amazon.aws.plugins.module_utils.elb_utils import (
+    AnsibleELBv2Error,
+    describe_load_balancer_attributes,
+    describe_load_balancers,
+    modify_load_balancer_attributes,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
@@ -80,11 +81,9 @@ def as_aws_string(value: Any) -> str:
     return str(value)
 
 
-def attribute_changes(current: Dict[str, str], wanted: Dict[str, Any]) -> Dict[str, str]:
+def attribute_changes(current: dict[str, str], wanted: dict[str, Any]) -> dict[str, str]:
     """The wanted attributes whose value differs from (or is missing in) the current ones."""
-    return {
-        key: as_aws_string(value) for key, value in wanted.items() if current.get(key) != as_aws_string(value)
-    }
+    return {key: as_aws_string(value) for key, value in wanted.items() if current.get(key) != as_aws_string(value)}
 
 
 def main() -> None:
