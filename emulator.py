@@ -242,6 +242,8 @@ def _patch_moto() -> None:
 
 
 def _serve(argv: list[str]) -> None:
+    for key, value in EMULATOR_ENV.items():
+        os.environ.setdefault(key, value)
     _patch_moto()
     from moto.server import main as moto_main
 
