@@ -1,0 +1,174 @@
+"""The certificates layer against the test run's moto server, the play in ap-northeast-2: the
+CloudFront certificate in us-east-1, the load balancer's in ap-northeast-2, both ISSUED and
+validated through CNAMEs in the zone; re-runs request nothing; check mode writes nothing; bad
+input fails before any AWS call; destroy removes the certificates, their records and the zone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import assert_ok, changed
+
+PROJECT = "t-certs"
+DOMAIN = "t-certs.local.test"
+BASE = {"webstack_project": PROJECT, "webstack_domain": DOMAIN, "dns_create_zone": True}
+REGION = "ap-northeast-2"
+
+
+def certificates(aws, region: str, project: str = PROJECT) -> list[dict]:
+    """Every certificate in `region` tagged with the project, described, with its tags."""
+    acm = aws("acm", region)
+    found = []
+    statuses = ["PENDING_VALIDATION", "ISSUED", "FAILED", "EXPIRED", "INACTIVE", "REVOKED", "VALIDATION_TIMED_OUT"]
+    for summary in acm.list_certificates(CertificateStatuses=statuses)["CertificateSummaryList"]:
+        arn = summary["CertificateArn"]
+        tags = {t["Key"]: t.get("Value") for t in acm.list_tags_for_certificate(CertificateArn=arn)["Tags"]}
+        if tags.get("Project") == project:
+            found.append({**acm.describe_certificate(CertificateArn=arn)["Certificate"], "Tags": tags})
+    return found
+
+
+def zones(aws, domain: str = DOMAIN) -> list[dict]:
+    return [z for z in aws("route53").list_hosted_zones()["HostedZones"] if z["Name"] == domain + "."]
+
+
+def counts(aws) -> tuple[int, int]:
+    return len(certificates(aws, "us-east-1")), len(certificates(aws, REGION))
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, aws):
+    summary = assert_ok(stack.deploy(layers="certificates", extra=BASE))
+    yield summary
+    stack.destroy(layers="certificates", extra=BASE)
+
+
+def test_cloudfront_certificate_is_in_us_east_1_and_alb_certificate_in_the_play_region(deployed, aws):
+    (cloudfront,) = certificates(aws, "us-east-1")
+    (alb,) = certificates(aws, REGION)
+    assert cloudfront["CertificateArn"].split(":")[3] == "us-east-1"
+    assert alb["CertificateArn"].split(":")[3] == REGION
+    assert sorted(cloudfront["SubjectAlternativeNames"]) == [DOMAIN, f"www.{DOMAIN}"]
+    assert alb["SubjectAlternativeNames"] == [f"api.{DOMAIN}"]
+    for cert, purpose in ((cloudfront, "cloudfront"), (alb, "alb")):
+        assert cert["Status"] == "ISSUED" and cert["Type"] == "AMAZON_ISSUED"
+        assert cert["KeyAlgorithm"] == "RSA_2048"
+        assert cert["Tags"] == {"Project": PROJECT, "Environment": "local", "ManagedBy": "webstack", "Purpose": purpose}
+    outputs = deployed["outputs"]["certificate"]
+    assert outputs == {
+        "cloudfront_arn": cloudfront["CertificateArn"],
+        "cloudfront_region": "us-east-1",
+        "alb_arn": alb["CertificateArn"],
+        "alb_region": REGION,
+    }
+
+
+def test_validation_cnames_are_in_the_zone(deployed, aws):
+    (zone,) = zones(aws)
+    tags = aws("route53").list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone["Id"].split("/")[-1])
+    assert {t["Key"]: t["Value"] for t in tags["ResourceTagSet"]["Tags"]}["Project"] == PROJECT
+    records = aws("route53").list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    cnames = {(r["Name"], r["ResourceRecords"][0]["Value"]) for r in records if r["Type"] == "CNAME"}
+    wanted = set()
+    for cert in certificates(aws, "us-east-1") + certificates(aws, REGION):
+        for option in cert["DomainValidationOptions"]:
+            wanted.add((option["ResourceRecord"]["Name"], option["ResourceRecord"]["Value"]))
+    assert len(wanted) == 3 and wanted <= cnames
+
+
+def test_second_deploy_requests_nothing_and_changes_nothing(deployed, stack, aws):
+    before = counts(aws)
+    assert changed(assert_ok(stack.deploy(layers="certificates", extra=BASE))) == 0
+    assert counts(aws) == before == (1, 1)
+
+
+def test_plan_of_a_new_name_reports_a_change_and_requests_nothing(deployed, stack, aws):
+    extra = {**BASE, "certificate_alb_names": [f"api.{DOMAIN}", f"admin.{DOMAIN}"]}
+    plan = assert_ok(stack.plan(layers="certificates", extra=extra))
+    assert changed(plan) > 0
+    assert counts(aws) == (1, 1)
+    assert [c["SubjectAlternativeNames"] for c in certificates(aws, REGION)] == [[f"api.{DOMAIN}"]]
+
+
+def test_backend_and_frontend_find_the_certificates_by_tag(deployed, aws, emulator, tmp_path):
+    """What playbooks/backend.yml and frontend.yml will include: outputs finds, changes nothing."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    play = tmp_path / "find.yml"
+    play.write_text(
+        "- hosts: webstack\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.include_role: {name: webstack.aws.certificate, tasks_from: outputs}\n"
+        "    - ansible.builtin.copy:\n"
+        f"        dest: {tmp_path}/found.json\n"
+        '        content: \'{{ {"cf": certificate_cloudfront_arn, "alb": certificate_alb_arn} | to_json }}\'\n'
+        "      changed_when: false\n"
+    )
+    env = {**os.environ, **emulator.client_env(), "ANSIBLE_CONFIG": str(repo / "ansible.cfg")}
+    extra = json.dumps({**BASE, "ansible_python_interpreter": sys.executable})
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(repo / "inventories/local"), str(play)]
+    run = subprocess.run(
+        [*cmd, "-e", extra], check=False, cwd=repo, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "changed=0" in run.stdout
+    found = json.loads((tmp_path / "found.json").read_text())
+    assert found == {
+        "cf": certificates(aws, "us-east-1")[0]["CertificateArn"],
+        "alb": certificates(aws, REGION)[0]["CertificateArn"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "variable"),
+    [
+        ({"webstack_domain": "not a domain"}, "certificate_domain"),
+        ({"webstack_domain": "https://example.com"}, "certificate_domain"),
+        (
+            {"certificate_cloudfront_arn": "arn:aws:acm:ap-northeast-2:123456789012:certificate/1234-abcd"},
+            "certificate_cloudfront_arn",
+        ),
+        ({"certificate_alb_names": ["api.elsewhere.test"]}, "certificate_alb_names"),
+    ],
+)
+def test_bad_input_fails_before_any_aws_call(stack, aws, extra, variable, capsys):
+    project = f"t-bad-{variable.replace('_', '-')}"
+    domain = f"{project}.local.test"
+    summary = stack.deploy(
+        layers="certificates", extra={**BASE, "webstack_project": project, "webstack_domain": domain, **extra}
+    )
+    assert summary["exit_code"] != 0
+    err = capsys.readouterr().err
+    assert variable in err
+    if variable == "certificate_cloudfront_arn":
+        assert "only accepts ACM certificates from us-east-1" in err
+    assert certificates(aws, "us-east-1", project) == certificates(aws, REGION, project) == []
+    assert zones(aws, domain) == []
+
+
+def test_a_certificate_handed_in_must_cover_the_names(stack, aws, capsys):
+    project = "t-bad-cover"
+    domain = f"{project}.local.test"
+    foreign = aws("acm", "us-east-1").request_certificate(DomainName=f"other.{domain}", ValidationMethod="DNS")
+    extra = {
+        **BASE,
+        "webstack_project": project,
+        "webstack_domain": domain,
+        "certificate_cloudfront_arn": foreign["CertificateArn"],
+    }
+    summary = stack.deploy(layers="certificates", extra=extra)
+    assert summary["exit_code"] != 0
+    err = capsys.readouterr().err
+    assert "certificate_cloudfront_arn" in err and f"does not cover {domain}, www.{domain}" in err
+    assert certificates(aws, "us-east-1", project) == certificates(aws, REGION, project) == []
+
+
+def test_destroy_removes_certificates_records_and_the_zone(deployed, stack, aws):
+    assert_ok(stack.destroy(layers="certificates", extra=BASE))
+    assert counts(aws) == (0, 0)
+    assert zones(aws) == []
+    assert_ok(stack.destroy(layers="certificates", extra=BASE))  # a second destroy is a no-op
