@@ -32,6 +32,8 @@ START_TIMEOUT = 60.0
 # Moto answers every service on one port; these make its behaviour match what webstack expects.
 EMULATOR_ENV = {
     "MOTO_ACM_VALIDATION_WAIT": "0",
+    # AWS managed policies (e.g. AmazonSSMManagedInstanceCore for the instance role) exist on AWS.
+    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
     "MOTO_ALLOW_NONEXISTENT_REGION": "false",
 }
 
