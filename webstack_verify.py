@@ -254,6 +254,17 @@ def check_dns(stack: Stack) -> Iterator[Check]:
         targets.append((stack.domain, dist["DomainName"], CLOUDFRONT_ZONE_ID))
         if f"www.{stack.domain}" in dist["DistributionConfig"].get("Aliases", {}).get("Items", []):
             targets.append((f"www.{stack.domain}", dist["DomainName"], CLOUDFRONT_ZONE_ID))
+    if dist:
+        aliases = {a.lower() for a in dist["DistributionConfig"].get("Aliases", {}).get("Items", [])}
+        for name, kind in records:
+            alias = records[(name, kind)].get("AliasTarget", {})
+            points_at_cdn = alias.get("DNSName", "").rstrip(".").lower() == dist["DomainName"].lower()
+            if kind in ("A", "AAAA") and points_at_cdn and name not in aliases:
+                yield Check(
+                    f"dns: {name} {kind} is an alias the distribution answers for",
+                    False,
+                    f"the distribution's aliases are {sorted(aliases)}: CloudFront would refuse {name}",
+                )
     for name, dns_name, zone_id in targets:
         for kind in ("A", "AAAA"):
             alias = records.get((name.lower(), kind), {}).get("AliasTarget", {})
