@@ -10,7 +10,7 @@ short_description: Roll an Auto Scaling group onto a launch template version thr
 description:
   - Starts a rolling instance refresh of an Auto Scaling group when the group or any of its
     instances is not on the wanted launch template version, and does nothing when all are.
-  - The refresh carries the version as its desired configuration, with auto-rollback: AWS moves
+  - The refresh carries the version as its desired configuration, with auto-rollback; AWS moves
     the group to the new version when all instances are replaced, and back if the refresh fails.
   - Never starts a second refresh while one is active; with O(wait=true) it waits for the active
     one first, then compares again.
@@ -27,7 +27,7 @@ options:
     required: true
   launch_template_version:
     description:
-      - Version number to roll to. A number, not C($Latest) or C($Default): AWS does not roll
+      - Version number to roll to. A number, not C($Latest) or C($Default), since AWS does not roll
         back a refresh to a moving version.
     type: str
     required: true
