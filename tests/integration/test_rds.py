@@ -12,6 +12,11 @@ import pytest
 
 from tests.support import assert_ok, changed, make_network
 
+# The tests share one deployed database, so they must run on one xdist worker. tests/conftest.py
+# adds this marker in pytest_collection_modifyitems, but xdist's own hook reads the markers before
+# that runs (the file's tests were seen split over two workers); a module mark is read in time.
+pytestmark = pytest.mark.xdist_group("tests/integration/test_rds.py")
+
 PROJECT = "t-rds"
 INSTANCE = f"{PROJECT}-local-db"
 SUBNET_GROUP = f"{PROJECT}-local-db-subnets"
