@@ -229,7 +229,16 @@ def _patch_moto() -> None:
 
     * CloudFront origins: moto 5.2 drops `OriginAccessControlId` and `S3OriginConfig`, so a
       distribution read back never shows its Origin Access Control.
+    * S3 bucket policies: moto treats a statement whose Condition does not hold as an explicit
+      Deny, so the usual `Deny unless aws:SecureTransport` statement (FSBP S3.5) would refuse every
+      request. On AWS a statement whose condition does not hold does not apply; and SDK calls to
+      AWS always travel over TLS, which the emulator's plain-HTTP loopback cannot show.
     """
+    _patch_cloudfront_origins()
+    _patch_bucket_policy_conditions()
+
+
+def _patch_cloudfront_origins() -> None:
     from moto.cloudfront import models
 
     original_init = models.Origin.__init__
@@ -241,6 +250,65 @@ def _patch_moto() -> None:
             self.s3_origin_config = origin["S3OriginConfig"]
 
     models.Origin.__init__ = origin_init
+
+
+# What every request to AWS carries that the emulator's plain-HTTP loopback cannot show.
+_REQUEST_CONTEXT = {"aws:securetransport": "true"}
+
+
+def _condition_holds(condition: dict) -> bool:
+    """IAM condition evaluation for the operators bucket policies use, against _REQUEST_CONTEXT.
+    A key the request does not carry makes the condition false, unless the operator ends in IfExists."""
+    import fnmatch
+
+    for operator, pairs in condition.items():
+        if_exists = operator.endswith("IfExists")
+        base = operator.removesuffix("IfExists")
+        for key, expected in pairs.items():
+            actual = _REQUEST_CONTEXT.get(key.lower())
+            if actual is None:
+                if if_exists:
+                    continue
+                return False
+            wanted = [
+                str(v).lower() if base == "Bool" else str(v)
+                for v in (expected if isinstance(expected, list) else [expected])
+            ]
+            if base in ("Bool", "StringEquals", "ArnEquals"):
+                ok = actual in wanted
+            elif base in ("StringNotEquals", "ArnNotEquals"):
+                ok = actual not in wanted
+            elif base in ("StringLike", "ArnLike"):
+                ok = any(fnmatch.fnmatchcase(actual, w) for w in wanted)
+            else:
+                ok = False
+            if not ok:
+                return False
+    return True
+
+
+def _patch_bucket_policy_conditions() -> None:
+    import json
+
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3 import models
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        permitted = False
+        for raw in statements if isinstance(statements, list) else [statements]:
+            if raw.get("Condition") and not _condition_holds(raw["Condition"]):
+                continue  # on AWS, a statement whose condition does not hold does not apply
+            unconditional = {k: v for k, v in raw.items() if k != "Condition"}
+            result = IAMPolicyStatement(unconditional).is_action_permitted(action, resource)
+            if result == PermissionResult.DENIED:
+                return result
+            permitted = permitted or result == PermissionResult.PERMITTED
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    models.FakeBucket.get_permission = get_permission
 
 
 def _serve(argv: list[str]) -> None:
