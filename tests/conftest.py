@@ -61,6 +61,7 @@ def stack(emulator, tmp_path_factory):
     return Stack(emulator, tmp_path_factory.mktemp("stack"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Keep each test file on one xdist worker (its tests share one deployed stack), but spread
     molecule scenarios, which are independent, one by one."""
