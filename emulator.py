@@ -229,10 +229,11 @@ def _patch_moto() -> None:
 
     * CloudFront origins: moto 5.2 drops `OriginAccessControlId` and `S3OriginConfig`, so a
       distribution read back never shows its Origin Access Control.
-    * S3 bucket policies: moto treats a statement whose Condition does not hold as an explicit
-      Deny, so the usual `Deny unless aws:SecureTransport` statement (FSBP S3.5) would refuse every
-      request. On AWS a statement whose condition does not hold does not apply; and SDK calls to
-      AWS always travel over TLS, which the emulator's plain-HTTP loopback cannot show.
+    * S3 bucket policies: moto applies a statement whatever its Condition (it evaluates only
+      StringEquals) and whatever its service principal, so the usual `Deny unless
+      aws:SecureTransport` statement (FSBP S3.5) refused every request, and a Deny meant for
+      CloudFront refused the account itself. On AWS neither applies to an SDK caller, whose calls
+      always travel over TLS (which the emulator's plain-HTTP loopback cannot show).
     """
     _patch_cloudfront_origins()
     _patch_bucket_policy_conditions()
@@ -301,6 +302,9 @@ def _patch_bucket_policy_conditions() -> None:
         for raw in statements if isinstance(statements, list) else [statements]:
             if raw.get("Condition") and not _condition_holds(raw["Condition"]):
                 continue  # on AWS, a statement whose condition does not hold does not apply
+            principal = raw.get("Principal")
+            if isinstance(principal, dict) and "AWS" not in principal:
+                continue  # a statement for a service principal (CloudFront) never applies to SDK callers
             unconditional = {k: v for k, v in raw.items() if k != "Condition"}
             result = IAMPolicyStatement(unconditional).is_action_permitted(action, resource)
             if result == PermissionResult.DENIED:
