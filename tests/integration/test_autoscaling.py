@@ -1,0 +1,213 @@
+"""The autoscaling layer against the test run's moto server: create, idempotence, check mode,
+update, bad input and absent, each asserted on what EC2, Auto Scaling and IAM then hold.
+
+The network comes from tests.support.make_network and the target group from boto3, tagged as the
+load_balancer role tags it: the main deploy hands the network ids in and finds the target group by
+tag. moto has no instance refresh and crashes ASG launches from a launch template version with
+user data, so these runs set autoscaling_instance_refresh_enabled and autoscaling_user_data_enabled
+to false as the local inventory does; the refresh logic is unit-tested in
+tests/unit/test_autoscaling_rolling_refresh.py and the user data is checked on a group of size 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from tests.support import assert_ok, changed, identity_tags, make_network
+
+# AmazonSSMManagedInstanceCore must exist for the role to attach it. moto loads AWS managed
+# policies only with this setting; set before the session's emulator starts (pytest imports every
+# test module first). The lasting place for it is emulator.EMULATOR_ENV.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+PROJECT = "t-asg"
+NAME = f"{PROJECT}-local-app"
+LAYER = {"layers": "backend", "tags": "autoscaling"}
+MOTO = {"autoscaling_instance_refresh_enabled": False, "autoscaling_user_data_enabled": False}
+SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+
+@pytest.fixture(scope="module")
+def network(aws):
+    return make_network(aws, PROJECT, "10.62.0.0/16")
+
+
+@pytest.fixture(scope="module")
+def target_group_arn(aws, network):
+    tags = [*identity_tags(PROJECT), {"Key": "Name", "Value": NAME}]
+    return aws("elbv2").create_target_group(
+        Name=NAME, Protocol="HTTP", Port=8080, VpcId=network["vpc_id"], HealthCheckPath="/health", Tags=tags
+    )["TargetGroups"][0]["TargetGroupArn"]
+
+
+@pytest.fixture(scope="module")
+def base(network):
+    return {
+        "webstack_project": PROJECT,
+        "autoscaling_subnet_ids": network["private_subnet_ids"],
+        "autoscaling_security_group_ids": [network["security_group_ids"]["app"]],
+        **MOTO,
+    }
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, base, target_group_arn):
+    summary = assert_ok(stack.deploy(extra=base, **LAYER))
+    yield summary
+    stack.destroy(extra={"webstack_project": PROJECT}, **LAYER)
+
+
+@pytest.fixture(scope="module")
+def asg(aws):
+    return aws("autoscaling")
+
+
+@pytest.fixture(scope="module")
+def ec2(aws):
+    return aws("ec2")
+
+
+def group(asg) -> dict:
+    (found,) = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"]
+    return found
+
+
+def template_data(ec2, version: str) -> dict:
+    (found,) = ec2.describe_launch_template_versions(LaunchTemplateName=NAME, Versions=[version])[
+        "LaunchTemplateVersions"
+    ]
+    return found["LaunchTemplateData"]
+
+
+def test_launch_template_is_hardened(deployed, ec2, aws, network):
+    data = template_data(ec2, "$Latest")
+    assert data["MetadataOptions"]["HttpTokens"] == "required"  # EC2.170, IMDSv2
+    assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    (interface,) = data["NetworkInterfaces"]
+    assert interface["AssociatePublicIpAddress"] is False  # EC2.25
+    assert interface["Groups"] == [network["security_group_ids"]["app"]]
+    (root,) = data["BlockDeviceMappings"]
+    assert root["Ebs"]["Encrypted"] is True and root["Ebs"]["VolumeType"] == "gp3"  # EC2.181
+    assert "KeyName" not in data and "UserData" not in data  # no SSH key; user data off under moto
+    assert data["InstanceType"] == "t3.micro"
+    ami = aws("ssm").get_parameter(Name="/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")
+    assert data["ImageId"] == ami["Parameter"]["Value"]
+    assert data["IamInstanceProfile"]["Arn"].endswith(f":instance-profile/{NAME}")
+
+
+def test_instances_may_use_ssm_session_manager(deployed, aws):
+    iam = aws("iam")
+    attached = iam.list_attached_role_policies(RoleName=NAME)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [SSM_POLICY]
+    (profile,) = iam.list_instance_profiles_for_role(RoleName=NAME)["InstanceProfiles"]
+    assert profile["InstanceProfileName"] == NAME
+    trust = iam.get_role(RoleName=NAME)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+
+
+def test_group_sits_in_the_private_subnets_behind_the_target_group(deployed, asg, network, target_group_arn):
+    found = group(asg)
+    assert sorted(found["VPCZoneIdentifier"].split(",")) == sorted(network["private_subnet_ids"])
+    assert found["TargetGroupARNs"] == [target_group_arn]  # found by tag
+    assert (found["HealthCheckType"], found["HealthCheckGracePeriod"]) == ("ELB", 300)  # AutoScaling.1
+    assert (found["MinSize"], found["MaxSize"], found["DesiredCapacity"]) == (1, 3, 1)
+    assert found["LaunchTemplate"]["LaunchTemplateName"] == NAME  # AutoScaling.9
+    assert len(found["Instances"]) == 1
+    assert deployed["outputs"]["autoscaling"]["group_name"] == NAME
+
+
+def test_cpu_target_tracking_policy(deployed, asg):
+    (policy,) = asg.describe_policies(AutoScalingGroupName=NAME)["ScalingPolicies"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    config = policy["TargetTrackingConfiguration"]
+    assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ASGAverageCPUUtilization"
+    assert config["TargetValue"] == 50.0
+
+
+def test_second_deploy_changes_nothing(deployed, stack, base):
+    assert changed(assert_ok(stack.deploy(extra=base, **LAYER))) == 0
+
+
+def test_plan_of_new_capacity_writes_nothing_then_deploy_applies_it(deployed, stack, base, asg, ec2):
+    update = {**base, "autoscaling_desired_capacity": 2, "autoscaling_instance_type": "t3.small"}
+    plan = assert_ok(stack.plan(extra=update, **LAYER))
+    assert changed(plan) > 0
+    assert group(asg)["DesiredCapacity"] == 1
+    assert ec2.describe_launch_templates(LaunchTemplateNames=[NAME])["LaunchTemplates"][0]["LatestVersionNumber"] == 1
+
+    assert_ok(stack.deploy(extra=update, **LAYER))
+    found = group(asg)
+    assert found["DesiredCapacity"] == 2 and len(found["Instances"]) == 2
+    assert template_data(ec2, "2")["InstanceType"] == "t3.small"
+    # Without instance refresh (moto) the group takes the new version for its next launches.
+    assert found["LaunchTemplate"]["Version"] == "2"
+    assert changed(assert_ok(stack.deploy(extra=update, **LAYER))) == 0
+
+
+def test_user_data_hands_over_the_db_endpoint_and_secret_arn_not_a_password(stack, ec2, aws, network):
+    # A group of size 0: moto never launches from this version, so its user data cannot crash it.
+    project = "t-asg-ud"
+    secret = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds-master-AbCdEf"
+    extra = {
+        "webstack_project": project,
+        "autoscaling_subnet_ids": network["private_subnet_ids"],
+        "autoscaling_security_group_ids": [network["security_group_ids"]["app"]],
+        "autoscaling_health_check_type": "EC2",
+        "autoscaling_min_size": 0,
+        "autoscaling_desired_capacity": 0,
+        "autoscaling_instance_refresh_enabled": False,
+        "autoscaling_db_endpoint": "db.example.internal:5432",
+        "autoscaling_db_secret_arn": secret,
+    }
+    try:
+        assert_ok(stack.deploy(extra=extra, **LAYER))
+        (version,) = ec2.describe_launch_template_versions(LaunchTemplateName=f"{project}-local-app")[
+            "LaunchTemplateVersions"
+        ]
+        script = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()
+        assert "DB_ENDPOINT=db.example.internal:5432" in script and f"DB_SECRET_ARN={secret}" in script
+        assert "HEALTH_PATH=/health" in script and "APP_PORT=8080" in script
+        assert "PASSWORD" not in script.upper()
+        policy = aws("iam").get_role_policy(RoleName=f"{project}-local-app", PolicyName="read-db-secret")
+        assert policy["PolicyDocument"]["Statement"][0]["Resource"] == secret
+    finally:
+        assert_ok(stack.destroy(extra={"webstack_project": project}, **LAYER))
+
+
+@pytest.mark.parametrize(
+    ("extra", "variable"),
+    [
+        ({"autoscaling_min_size": 4, "autoscaling_max_size": 3}, "autoscaling_min_size"),
+        ({"autoscaling_desired_capacity": 5}, "autoscaling_desired_capacity"),
+        ({"autoscaling_health_check_path": "health"}, "autoscaling_health_check_path"),
+        ({"autoscaling_instance_type": "micro"}, "autoscaling_instance_type"),
+    ],
+)
+def test_bad_input_fails_before_any_aws_call(stack, asg, extra, variable, capsys):
+    project = f"t-asg-bad-{variable.split('_')[-1]}"
+    summary = stack.deploy(extra={"webstack_project": project, **extra}, **LAYER)
+    assert summary["exit_code"] != 0
+    assert variable in capsys.readouterr().err
+    assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{project}-local-app"])["AutoScalingGroups"] == []
+
+
+def test_destroy_leaves_nothing_behind(deployed, stack, asg, ec2, aws):
+    assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))
+    assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"] == []
+    assert asg.describe_policies(AutoScalingGroupName=NAME)["ScalingPolicies"] == []
+    templates = ec2.describe_launch_templates(Filters=[{"Name": "tag:Project", "Values": [PROJECT]}])
+    assert templates["LaunchTemplates"] == []
+    iam = aws("iam")
+    assert NAME not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert NAME not in [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]]
+    live = ec2.describe_instances(
+        Filters=[
+            {"Name": "tag:Project", "Values": [PROJECT]},
+            {"Name": "instance-state-name", "Values": ["pending", "running"]},
+        ]
+    )["Reservations"]
+    assert live == []
+    assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))  # a second destroy is a no-op
