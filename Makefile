@@ -13,10 +13,13 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-## up: start the embedded emulator, deploy the whole stack to it and print its endpoints.
+## up: start the embedded emulator, deploy the whole stack to it, publish the demo SPA and print
+## the stack's endpoints.
 up: $(STAMP)
 	$(BIN)/python runner.py emulator start
-	$(BIN)/python runner.py deploy --env local
+	$(BIN)/python runner.py deploy --env local > /dev/null
+	$(BIN)/python runner.py publish --env local > /dev/null
+	$(BIN)/python runner.py outputs --env local > /dev/null
 
 ## down: destroy the local stack and stop the embedded emulator.
 down: $(STAMP)

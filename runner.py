@@ -34,6 +34,7 @@ STATE_DIR = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "
 # certificates (hosted zone, ACM requests, DNS validation) are issued while the network is built.
 STAGES: list[list[str]] = [["network", "certificates"], ["backend", "frontend"], ["dns"]]
 LOCAL_ENV = "local"
+DEMO_BUILD = REPO / "demo" / "spa" / "dist"
 
 
 def available_layers() -> list[str]:
@@ -115,6 +116,24 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="check the deployed stack through the AWS APIs against the architecture; one line per check",
     )
+
+    publish = sub.add_parser(
+        "publish",
+        parents=[common],
+        help="upload an SPA build as a new release and make it live (only what changed; atomic)",
+    )
+    publish.add_argument(
+        "--build-dir",
+        type=Path,
+        help=f"the `npm run build` output (default for local: the demo SPA, {DEMO_BUILD.relative_to(REPO)})",
+    )
+    publish.add_argument("--keep-releases", type=int, help="releases whose assets stay in the bucket (default 3)")
+    publish.add_argument("--wait", action="store_true", help="wait until the CloudFront invalidation completes")
+    rollback = sub.add_parser(
+        "rollback", parents=[common], help="make the previous release live again, without uploading anything"
+    )
+    rollback.add_argument("--to", metavar="RELEASE", help="make this release live instead of the previous one")
+    rollback.add_argument("--wait", action="store_true", help="wait until the CloudFront invalidation completes")
 
     emu = sub.add_parser(
         "emulator",
@@ -364,6 +383,24 @@ def print_outputs(outputs: dict) -> None:
             print(f"  {section}: {json.dumps(values)}", file=sys.stderr)
 
 
+def release_vars(args) -> dict:
+    """The static_site variables of `publish` and `rollback`, from their options."""
+    values: dict = {"static_site_invalidation_wait": bool(args.wait)}
+    if args.command == "rollback":
+        if args.to:
+            values["static_site_release"] = args.to
+        return values
+    build_dir = args.build_dir or (DEMO_BUILD if args.env == LOCAL_ENV else None)
+    if build_dir is None:
+        raise SystemExit("publish: --build-dir is required outside the local environment (the `npm run build` output)")
+    if not (build_dir / "index.html").is_file():
+        raise SystemExit(f"publish: --build-dir {build_dir} has no index.html; point it at the `npm run build` output")
+    values["static_site_build_dir"] = str(build_dir.resolve())
+    if args.keep_releases is not None:
+        values["static_site_keep_releases"] = args.keep_releases
+    return values
+
+
 def stack_settings(env: str, extra_vars: list[str]) -> dict:
     """The handful of plain settings verify needs, with Ansible's precedence for this layout:
     group_vars/all, then the environment's inventory group_vars, then --extra-vars."""
@@ -451,9 +488,13 @@ def main(argv: list[str] | None = None) -> int:
         with aws_target(args) as target:
             if command == "verify":
                 return command_verify(args, target, layers)
-            print(f"webstack: {command} {args.env} ({', '.join(layers)}) -> {target.label}", file=sys.stderr)
+            scope = f" ({', '.join(layers)})" if command in {"deploy", "plan", "destroy", "verify"} else ""
+            print(f"webstack: {command} {args.env}{scope} -> {target.label}", file=sys.stderr)
             if command == "outputs":
                 results = [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, {}, "")]
+            elif command in {"publish", "rollback"}:
+                extravars = {**parse_extra_vars(args.extra_vars), **release_vars(args)}
+                results = [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")]
             else:
                 results = run_stages(
                     layers,
@@ -472,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         print("webstack: interrupted", file=sys.stderr)
         return 130
 
-    if command in {"deploy", "outputs"}:
+    if command in {"deploy", "outputs", "publish", "rollback"}:
         print_outputs(summary["outputs"])
     write_summary(args, summary)
     return 0 if summary["status"] == "successful" else (summary["rc"] or 1)
