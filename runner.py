@@ -371,9 +371,29 @@ def summarize(command: str, args, target: Target, results: list[LayerResult], st
     }
 
 
+# The stack's endpoints, in the order people look for them: (label, layer, output key).
+ENDPOINTS = [
+    ("site", "dns", "site_url"),
+    ("api", "dns", "api_url"),
+    ("CloudFront", "cdn", "domain_name"),
+    ("load balancer", "load_balancer", "dns_name"),
+    ("database", "rds", "endpoint"),
+    ("database secret", "rds", "master_secret_arn"),
+    ("CloudFront certificate", "certificate", "cloudfront_arn"),
+    ("load balancer certificate", "certificate", "alb_arn"),
+]
+
+
 def print_outputs(outputs: dict) -> None:
     if not outputs:
         return
+    endpoints = [(label, outputs[layer][key]) for label, layer, key in ENDPOINTS if outputs.get(layer, {}).get(key)]
+    if endpoints:
+        width = max(len(label) for label, _ in endpoints)
+        print("\nEndpoints:", file=sys.stderr)
+        for label, value in endpoints:
+            region = f"  ({value.split(':')[3]})" if str(value).startswith("arn:aws:acm:") else ""
+            print(f"  {label:<{width}}  {value}{region}", file=sys.stderr)
     print("\nOutputs:", file=sys.stderr)
     for section, values in outputs.items():
         if isinstance(values, dict):
