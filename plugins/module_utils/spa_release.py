@@ -93,7 +93,9 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 # <stem>(-|.)<hash>[.chunk].<ext>[.map]; the stem is greedy, so the hash is the last segment of at
 # least 8 characters before the extension (Rollup/Vite hashes may themselves contain - and _).
-_HASHED_NAME = re.compile(r"^(?P<stem>.+)[.-](?P<hash>[A-Za-z0-9_-]{8,64})(?P<ext>(?:\.chunk)?\.[A-Za-z0-9]+(?:\.map)?)$")
+_HASHED_NAME = re.compile(
+    r"^(?P<stem>.+)[.-](?P<hash>[A-Za-z0-9_-]{8,64})(?P<ext>(?:\.chunk)?\.[A-Za-z0-9]+(?:\.map)?)$"
+)
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -224,7 +226,9 @@ def read_manifest(s3, bucket: str) -> tuple[dict, str | None]:
         return empty_manifest(), None
     manifest = json.loads(response["Body"].read())
     if manifest.get("version") != MANIFEST_VERSION:
-        raise ReleaseError(f"{MANIFEST_KEY} has version {manifest.get('version')!r}; this webstack reads {MANIFEST_VERSION}")
+        raise ReleaseError(
+            f"{MANIFEST_KEY} has version {manifest.get('version')!r}; this webstack reads {MANIFEST_VERSION}"
+        )
     return manifest, response.get("ETag")
 
 
@@ -392,14 +396,29 @@ def _invalidate(cloudfront, distribution_id, keys, result, *, check_mode, wait, 
     )
     invalidation = response["Invalidation"]
     result["invalidation"].update(id=invalidation["Id"], status=invalidation["Status"])
-    if wait and invalidation["Status"] != "Completed":
-        delay = 10
-        cloudfront.get_waiter("invalidation_completed").wait(
-            DistributionId=distribution_id,
-            Id=invalidation["Id"],
-            WaiterConfig={"Delay": delay, "MaxAttempts": max(1, int(wait_timeout) // delay)},
+    if wait:
+        result["invalidation"]["status"] = wait_for_invalidation(
+            cloudfront, distribution_id, invalidation["Id"], invalidation["Status"], wait_timeout
         )
-        result["invalidation"]["status"] = "Completed"
+
+
+def wait_for_invalidation(cloudfront, distribution_id: str, invalidation_id: str, status: str, timeout: int) -> str:
+    """Polls until the invalidation is completed. Not botocore's waiter: it matches 'Completed' only,
+    and moto answers 'COMPLETED'."""
+    deadline = time.monotonic() + int(timeout)
+    delay = 2
+    while status.lower() != "completed":
+        if time.monotonic() >= deadline:
+            raise ReleaseError(
+                f"invalidation {invalidation_id} of {distribution_id} still {status} after {timeout}s; "
+                "the release is live, only cached copies may be stale"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 20)
+        status = cloudfront.get_invalidation(DistributionId=distribution_id, Id=invalidation_id, aws_retry=True)[
+            "Invalidation"
+        ]["Status"]
+    return "Completed"
 
 
 def _now() -> str:
@@ -412,6 +431,7 @@ def _result(bucket: str, check_mode: bool) -> dict:
         "check_mode": check_mode,
         "bucket": bucket,
         "release": None,
+        "live_before": None,
         "previous_release": None,
         "uploaded": [],
         "staged_by_copy": [],
@@ -454,6 +474,7 @@ def publish(
 
     manifest, etag = read_manifest(s3, bucket)
     listing = list_keys(s3, bucket)
+    result["live_before"] = manifest.get("live")
     result["previous_release"] = manifest.get("live") if manifest.get("live") != rid else manifest.get("previous")
 
     # 1. Stage: hashed assets at their final keys, unhashed files under the release's prefix.
@@ -561,6 +582,7 @@ def rollback(
         raise ReleaseError(f"release {target!r} is not kept in {bucket}; kept releases: {_ids(manifest)}")
     result = _result(bucket, check_mode)
     result["release"] = target
+    result["live_before"] = manifest.get("live")
     result["previous_release"] = manifest.get("live")
     result["releases"] = _summary(manifest)
     if manifest.get("live") == target:
@@ -599,7 +621,12 @@ def rollback(
 def status(s3, bucket: str) -> dict:
     """The kept releases, newest first, and which one is live; reads only."""
     manifest, _ = read_manifest(retrying(s3), bucket)
-    return {"bucket": bucket, "live": manifest.get("live"), "previous": manifest.get("previous"), "releases": _summary(manifest)}
+    return {
+        "bucket": bucket,
+        "live": manifest.get("live"),
+        "previous": manifest.get("previous"),
+        "releases": _summary(manifest),
+    }
 
 
 def _comparable(manifest: dict) -> str:

@@ -97,8 +97,12 @@ release:
   returned: always
   type: str
   sample: a807669b8082250b
+live_before:
+  description: Id of the release that was live when the task started (null for the first publish).
+  returned: always
+  type: str
 previous_release:
-  description: Id of the release that was live before.
+  description: Id of the release a rollback without O(release) would go back to.
   returned: always
   type: str
 uploaded:
@@ -207,7 +211,7 @@ def main():
 
     if module._diff:
         result["diff"] = {
-            "before": {"live_release": result["previous_release"] if result["changed"] else result["release"]},
+            "before": {"live_release": result["live_before"]},
             "after": {
                 "live_release": result["release"],
                 "went_live": result["went_live"],
