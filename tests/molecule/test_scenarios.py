@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support import leftovers
 
@@ -39,4 +40,6 @@ def test_molecule_scenario(scenario, emulator, aws, tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     for step in ("converge", "idempotence", "verify", "destroy"):
         assert f"{step}: Executed: Successful" in proc.stdout + proc.stderr, step
-    assert leftovers(aws, f"m-{scenario}") == []
+    scenario_vars = yaml.safe_load((REPO / "extensions" / "molecule" / scenario / "molecule.yml").read_text())
+    project = scenario_vars["provisioner"]["inventory"]["group_vars"]["all"]["webstack_project"]
+    assert leftovers(aws, project) == []
