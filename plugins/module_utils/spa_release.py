@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Atomic single-page-application releases on a private S3 bucket behind CloudFront.
 
@@ -26,6 +25,7 @@ older index.html can load their chunks.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -36,14 +36,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
-try:
-    import botocore  # noqa: F401  (the callers check that boto3 is installed)
-except ImportError:
-    pass
+with contextlib.suppress(ImportError):  # the callers report a missing botocore
+    import botocore  # noqa: F401
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
 STATE_PREFIX = "_webstack/"
 MANIFEST_KEY = STATE_PREFIX + "releases.json"
@@ -110,9 +107,7 @@ def looks_like_hash(text: str) -> bool:
     'component' or 'bootstrap' are not hashes."""
     if len(text) >= 8 and _HEX.match(text) and re.search(r"[0-9]", text):
         return True
-    if len(text) == 8 and re.search(r"[0-9A-Z_-]", text) and re.search(r"[A-Za-z]", text):
-        return True
-    return False
+    return bool(len(text) == 8 and re.search(r"[0-9A-Z_-]", text) and re.search(r"[A-Za-z]", text))
 
 
 def is_hashed(path: str, pattern: str | None = None) -> bool:
@@ -294,7 +289,7 @@ def _pmap(func, items):
 def _differing(s3, bucket: str, wanted: list[tuple[str, dict]], listing: dict) -> list[tuple[str, dict]]:
     """The (key, file) pairs whose object is missing or differs in content, type or cache policy."""
     present = [(key, f) for key, f in wanted if key in listing]
-    found = dict(zip([key for key, _ in present], _pmap(lambda pair: head(s3, bucket, pair[0]), present)))
+    found = dict(zip([key for key, _ in present], _pmap(lambda pair: head(s3, bucket, pair[0]), present), strict=True))
     return [(key, f) for key, f in wanted if not _matches(found.get(key), f)]
 
 
@@ -422,7 +417,7 @@ def wait_for_invalidation(cloudfront, distribution_id: str, invalidation_id: str
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _result(bucket: str, check_mode: bool) -> dict:
@@ -442,6 +437,46 @@ def _result(bucket: str, check_mode: bool) -> dict:
         "invalidation": None,
         "releases": [],
     }
+
+
+def _plan_stage(s3, bucket: str, files: list[dict], rid: str, manifest: dict, listing: dict):
+    """Uploads (key, file), server-side copies (source, key) and overwritten hashed keys that stage
+    a release. Staged content that already exists in a kept release is copied, not uploaded."""
+    wanted = [(f["path"], f) for f in files if f["hashed"]]
+    wanted += [(release_key(rid, f["path"]), f) for f in files if not f["hashed"]]
+    missing = _differing(s3, bucket, wanted, listing)
+    sources = {}
+    for release in manifest["releases"]:
+        for f in _release_files(release):
+            key = f["path"] if f["hashed"] else release_key(release["id"], f["path"])
+            if key in listing:
+                sources.setdefault((f["sha256"], f["content_type"], f["cache_control"]), key)
+    uploads, copies, overwritten = [], [], []
+    for key, f in missing:
+        source = sources.get((f["sha256"], f["content_type"], f["cache_control"]))
+        if not f["hashed"] and source and source != key:
+            copies.append((source, key))
+        else:
+            uploads.append((key, f))
+            if f["hashed"] and key in listing:
+                overwritten.append(key)  # a hashed key whose content changed: cached copies are stale
+    return uploads, copies, overwritten
+
+
+def _record_release(manifest: dict, rid: str, files: list[dict]) -> tuple[dict, dict]:
+    """A copy of the manifest with the release first and live; the old live one becomes previous."""
+    new_manifest = json.loads(json.dumps(manifest))
+    entry = _find(new_manifest, rid) or {"id": rid, "created": _now(), "files": {}}
+    entry["files"] = {
+        f["path"]: {k: f[k] for k in ("sha256", "size", "hashed", "content_type", "cache_control")} for f in files
+    }
+    if not (manifest["releases"] and manifest["releases"][0]["id"] == rid):
+        entry["published"] = _now()  # a new release, or an older one published again: newest now
+    new_manifest["releases"] = [entry, *(r for r in new_manifest["releases"] if r["id"] != rid)]
+    if manifest.get("live") != rid:
+        new_manifest["previous"] = manifest.get("live")
+    new_manifest["live"] = rid
+    return new_manifest, entry
 
 
 # -- the two entry points ----------------------------------------------------------------------------
@@ -478,47 +513,17 @@ def publish(
     result["previous_release"] = manifest.get("live") if manifest.get("live") != rid else manifest.get("previous")
 
     # 1. Stage: hashed assets at their final keys, unhashed files under the release's prefix.
-    #    Staged content that already exists anywhere in a kept release is copied server-side.
-    wanted = [(f["path"], f) for f in files if f["hashed"]]
-    wanted += [(release_key(rid, f["path"]), f) for f in files if not f["hashed"]]
-    missing = _differing(s3, bucket, wanted, listing)
-    sources = {}
-    for release in manifest["releases"]:
-        for f in _release_files(release):
-            key = f["path"] if f["hashed"] else release_key(release["id"], f["path"])
-            if key in listing:
-                sources.setdefault((f["sha256"], f["content_type"], f["cache_control"]), key)
-    uploads, stage_copies, overwritten = [], [], []
-    for key, f in missing:
-        source = sources.get((f["sha256"], f["content_type"], f["cache_control"]))
-        if not f["hashed"] and source and source != key:
-            stage_copies.append((source, key))
-        else:
-            uploads.append((key, f))
-            if f["hashed"] and key in listing:
-                overwritten.append(key)  # a hashed key whose content changed: cached copies are stale
+    uploads, stage_copies, overwritten = _plan_stage(s3, bucket, files, rid, manifest, listing)
     result["uploaded"] = [key for key, _ in uploads]
     result["staged_by_copy"] = [key for _, key in stage_copies]
     if not check_mode:
         _pmap(lambda pair: _put(s3, bucket, pair[0], pair[1]), uploads)
         _pmap(lambda pair: _copy(s3, bucket, pair[0], pair[1]), stage_copies)
-        for key, _ in uploads:
-            listing[key] = {}
-        for _, key in stage_copies:
-            listing[key] = {}
+        listing.update({key: {} for key, _ in uploads})
+        listing.update({key: {} for _, key in stage_copies})
 
     # 2. Record the release, newest first.
-    new_manifest = json.loads(json.dumps(manifest))
-    entry = _find(new_manifest, rid) or {"id": rid, "created": _now(), "files": {}}
-    entry["files"] = {
-        f["path"]: {k: f[k] for k in ("sha256", "size", "hashed", "content_type", "cache_control")} for f in files
-    }
-    if not (manifest["releases"] and manifest["releases"][0]["id"] == rid):
-        entry["published"] = _now()  # a new release, or an older one published again: newest now
-    new_manifest["releases"] = [entry, *(r for r in new_manifest["releases"] if r["id"] != rid)]
-    if manifest.get("live") != rid:
-        new_manifest["previous"] = manifest.get("live")
-    new_manifest["live"] = rid
+    new_manifest, entry = _record_release(manifest, rid, files)
 
     # 3. Go live: copy the staged unhashed files that differ to the root, index.html last.
     copies, deletions = _plan_go_live(s3, bucket, entry, manifest, listing)

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -146,17 +145,20 @@ releases:
   elements: dict
 """
 
-try:
-    import botocore  # noqa: F401
-except ImportError:
-    pass  # handled by AnsibleAWSModule
+# Imports follow the documentation, as ansible-test's validate-modules expects.
+import contextlib  # noqa: E402
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+    import botocore
 
-from ansible_collections.webstack.aws.plugins.module_utils.spa_release import ReleaseError
-from ansible_collections.webstack.aws.plugins.module_utils.spa_release import publish
-from ansible_collections.webstack.aws.plugins.module_utils.spa_release import rollback
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry  # noqa: E402
+
+from ansible_collections.webstack.aws.plugins.module_utils.spa_release import (  # noqa: E402
+    ReleaseError,
+    publish,
+    rollback,
+)
 
 
 def main():
