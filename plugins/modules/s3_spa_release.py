@@ -12,11 +12,11 @@ description:
   - Uploads the files of a build directory (the output of C(npm run build)) that differ from what the
     bucket holds, with their content type and a cache policy by kind, then makes the build the live
     release in one final step and invalidates only the CloudFront paths whose content changed.
-  - Content-hashed files (C(assets/index-3f2a9c1b.js)) are uploaded first to their final keys with
+  - "Content-hashed files (C(assets/index-3f2a9c1b.js)) are uploaded first to their final keys with
     C(Cache-Control: public, max-age=31536000, immutable). Unhashed files (C(index.html),
     C(favicon.ico), ...) get C(Cache-Control: no-cache); they are staged under
     C(_webstack/releases/<id>/) and copied server-side to the bucket root when the release goes live,
-    C(index.html) last.
+    C(index.html) last."
   - The release id is a hash of the build's content, so publishing the same build again changes
     nothing and invalidates nothing.
   - The hashed assets of the last O(keep_releases) releases (and always the live and the previous

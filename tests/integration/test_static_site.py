@@ -76,7 +76,8 @@ def test_bucket_is_private_encrypted_and_versioned(deployed, s3, bucket):
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     assert lifecycle_days(s3, bucket) == 30
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
-    assert tags == {"Project": PROJECT, "Environment": "local", "ManagedBy": "webstack", "Name": f"{PROJECT}-local-site"}
+    identity = {"Project": PROJECT, "Environment": "local", "ManagedBy": "webstack"}
+    assert tags == {**identity, "Name": f"{PROJECT}-local-site"}
 
 
 def test_outputs_name_the_bucket_and_its_regional_domain(deployed, bucket):
