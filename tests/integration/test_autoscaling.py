@@ -12,16 +12,10 @@ tests/unit/test_autoscaling_rolling_refresh.py and the user data is checked on a
 from __future__ import annotations
 
 import base64
-import os
 
 import pytest
 
 from tests.support import assert_ok, changed, identity_tags, make_network
-
-# AmazonSSMManagedInstanceCore must exist for the role to attach it. moto loads AWS managed
-# policies only with this setting; set before the session's emulator starts (pytest imports every
-# test module first). The lasting place for it is emulator.EMULATOR_ENV.
-os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 PROJECT = "t-asg"
 NAME = f"{PROJECT}-local-app"
