@@ -234,9 +234,12 @@ def _patch_moto() -> None:
       aws:SecureTransport` statement (FSBP S3.5) refused every request, and a Deny meant for
       CloudFront refused the account itself. On AWS neither applies to an SDK caller, whose calls
       always travel over TLS (which the emulator's plain-HTTP loopback cannot show).
+    * ACM InUseBy: moto records a certificate as used by an ALB listener but never forgets it when
+      the listener or its load balancer is deleted, so the certificate could never be deleted.
     """
     _patch_cloudfront_origins()
     _patch_bucket_policy_conditions()
+    _patch_certificate_release()
 
 
 def _patch_cloudfront_origins() -> None:
@@ -251,6 +254,33 @@ def _patch_cloudfront_origins() -> None:
             self.s3_origin_config = origin["S3OriginConfig"]
 
     models.Origin.__init__ = origin_init
+
+
+def _patch_certificate_release() -> None:
+    from moto.acm.models import acm_backends
+    from moto.elbv2 import models
+
+    def release(account_id: str, arns: set[str]) -> None:
+        for backend in list(acm_backends[account_id].values()):
+            for bundle in backend._certificates.values():
+                bundle.in_use_by = [user for user in bundle.in_use_by if user not in arns]
+
+    original_delete_listener = models.ELBv2Backend.delete_listener
+    original_delete_load_balancer = models.ELBv2Backend.delete_load_balancer
+
+    def delete_listener(self, listener_arn):
+        listener = original_delete_listener(self, listener_arn)
+        release(self.account_id, {listener_arn})
+        return listener
+
+    def delete_load_balancer(self, arn):
+        balancer = self.load_balancers.get(arn)
+        listeners = set(balancer.listeners) if balancer else set()
+        original_delete_load_balancer(self, arn)
+        release(self.account_id, listeners | {arn})
+
+    models.ELBv2Backend.delete_listener = delete_listener
+    models.ELBv2Backend.delete_load_balancer = delete_load_balancer
 
 
 # What every request to AWS carries that the emulator's plain-HTTP loopback cannot show.

@@ -333,7 +333,11 @@ def run_stages(layers: list[str], args, target: Target, *, reverse: bool, state:
             box: list[LayerResult] = []
 
             def work(layer=layer, box=box):
-                box.append(run_layer(layer, playbook_of(layer), args, target, extravars, cmdline))
+                try:
+                    box.append(run_layer(layer, playbook_of(layer), args, target, extravars, cmdline))
+                except Exception as exc:  # a layer that could not run is a failed layer, not a lost one
+                    Progress(layer, verbose=False).say(f"[{layer}] could not run: {type(exc).__name__}: {exc}")
+                    box.append(LayerResult(layer=layer, status="error", rc=1))
 
             thread = threading.Thread(target=work, name=f"layer-{layer}")
             thread.start()
@@ -511,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
             scope = f" ({', '.join(layers)})" if command in {"deploy", "plan", "destroy", "verify"} else ""
             print(f"webstack: {command} {args.env}{scope} -> {target.label}", file=sys.stderr)
             if command == "outputs":
-                results = [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, {}, "")]
+                extravars = parse_extra_vars(args.extra_vars)
+                results = [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, extravars, "")]
             elif command in {"publish", "rollback"}:
                 extravars = {**parse_extra_vars(args.extra_vars), **release_vars(args)}
                 results = [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")]

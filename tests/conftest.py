@@ -16,8 +16,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-# runner.py keeps ansible-runner's private data outside the repository; in tests, in a temp dir.
-os.environ.setdefault("WEBSTACK_STATE_DIR", tempfile.mkdtemp(prefix="webstack-test-state-"))
+# runner.py keeps ansible-runner's artifacts outside the repository; in tests, in a temp dir of each
+# process's own (xdist workers inherit the controller's environment, and two workers rotating one
+# artifact dir would delete each other's runs).
+os.environ["WEBSTACK_STATE_DIR"] = tempfile.mkdtemp(prefix="webstack-test-state-")
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 

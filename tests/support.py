@@ -111,8 +111,9 @@ def make_network(aws, project: str, cidr: str = "10.60.0.0/16") -> dict:
 
 
 def leftovers(aws, project: str) -> list[str]:
-    """ARNs of everything still tagged Project=<project>. A deleted NAT gateway stays visible (with
-    its tags) for about an hour on AWS, and in moto: it is gone, not left over."""
+    """ARNs of everything still tagged Project=<project>. A deleted NAT gateway and a terminated
+    instance stay visible (with their tags) for about an hour on AWS, and in moto: they are gone,
+    not left over."""
     tagging = aws("resourcegroupstaggingapi")
     arns = [
         item["ResourceARN"]
@@ -126,4 +127,14 @@ def leftovers(aws, project: str) -> list[str]:
         nats = aws("ec2").describe_nat_gateways(NatGatewayIds=nat_ids)["NatGateways"]
         gone = {n["NatGatewayId"] for n in nats if n["State"] in ("deleting", "deleted")}
         arns = [arn for arn in arns if arn.rsplit("/", 1)[1] not in gone]
+    instance_ids = [arn.rsplit("/", 1)[1] for arn in arns if ":instance/" in arn]
+    if instance_ids:
+        reservations = aws("ec2").describe_instances(InstanceIds=instance_ids)["Reservations"]
+        ended = {
+            i["InstanceId"]
+            for r in reservations
+            for i in r["Instances"]
+            if i["State"]["Name"] in ("shutting-down", "terminated")
+        }
+        arns = [arn for arn in arns if arn.rsplit("/", 1)[1] not in ended]
     return arns

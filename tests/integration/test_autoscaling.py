@@ -153,6 +153,7 @@ def test_user_data_hands_over_the_db_endpoint_and_secret_arn_not_a_password(stac
         "autoscaling_min_size": 0,
         "autoscaling_desired_capacity": 0,
         "autoscaling_instance_refresh_enabled": False,
+        "autoscaling_user_data_enabled": True,  # the local inventory turns it off for moto
         "autoscaling_db_endpoint": "db.example.internal:5432",
         "autoscaling_db_secret_arn": secret,
     }

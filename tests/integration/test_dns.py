@@ -14,7 +14,8 @@ from tests.support import assert_ok, changed, identity_tags, make_network
 
 PROJECT = "t-dns"
 DOMAIN = "t-dns.local.test"
-BASE = {"webstack_project": PROJECT, "webstack_domain": DOMAIN, "dns_create_zone": True}
+# www on, as prod has it (webstack_include_www), so all six records are exercised.
+BASE = {"webstack_project": PROJECT, "webstack_domain": DOMAIN, "dns_create_zone": True, "webstack_include_www": True}
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 
 
