@@ -56,10 +56,17 @@ def free_port() -> int:
 
 
 def is_loopback_url(url: str) -> bool:
+    """Only an address on this machine: localhost, 127.0.0.0/8 or ::1 (not a name like 127.evil.com)."""
+    import ipaddress
     from urllib.parse import urlparse
 
     host = urlparse(url).hostname or ""
-    return host == "localhost" or host.startswith("127.") or host == "::1"
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _die_with_parent() -> None:
@@ -236,10 +243,13 @@ def _patch_moto() -> None:
       always travel over TLS (which the emulator's plain-HTTP loopback cannot show).
     * ACM InUseBy: moto records a certificate as used by an ALB listener but never forgets it when
       the listener or its load balancer is deleted, so the certificate could never be deleted.
+    * NAT gateways: moto keeps a deleted gateway's network interface (and its elastic IP's
+      association) for ever; AWS removes the interface with the gateway and frees the address.
     """
     _patch_cloudfront_origins()
     _patch_bucket_policy_conditions()
     _patch_certificate_release()
+    _patch_nat_gateway_release()
 
 
 def _patch_cloudfront_origins() -> None:
@@ -281,6 +291,24 @@ def _patch_certificate_release() -> None:
 
     models.ELBv2Backend.delete_listener = delete_listener
     models.ELBv2Backend.delete_load_balancer = delete_load_balancer
+
+
+def _patch_nat_gateway_release() -> None:
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+    original_delete = NatGatewayBackend.delete_nat_gateway
+
+    def delete_nat_gateway(self, nat_gateway_id):
+        gateway = original_delete(self, nat_gateway_id)
+        interface = getattr(gateway, "_eni", None)
+        if interface is not None and interface.id in self.enis:
+            for address in self.addresses:
+                if address.eni is interface:
+                    self.disassociate_address(address=address.public_ip)
+            self.delete_network_interface(interface.id)
+        return gateway
+
+    NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
 
 
 # What every request to AWS carries that the emulator's plain-HTTP loopback cannot show.

@@ -37,6 +37,19 @@ LOCAL_ENV = "local"
 DEMO_BUILD = REPO / "demo" / "spa" / "dist"
 
 
+def mitogen_env() -> dict[str, str]:
+    """Mitogen's strategy runs a play's modules in one persistent Python instead of a new one per
+    task (about a quarter off a run: benchmarks/). Off with WEBSTACK_MITOGEN=0 or without the package."""
+    if os.environ.get("WEBSTACK_MITOGEN", "1") == "0":
+        return {}
+    try:
+        import ansible_mitogen
+    except ImportError:
+        return {}
+    strategies = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(strategies), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
 def available_layers() -> list[str]:
     return [layer for stage in STAGES for layer in stage if (PLAYBOOKS / f"{layer}.yml").exists()]
 
@@ -285,6 +298,7 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
             extravars=extravars,
             envvars={
                 **target.env,
+                **mitogen_env(),
                 "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
                 # The ansible-playbook of this interpreter's environment, even when it is not activated.
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -488,7 +502,7 @@ def command_emulator(action: str) -> int:
             print(f"webstack: {exc}", file=sys.stderr)
             return 1
         print(f"webstack: emulator running at {emu.url} (pid {emu.pid})", file=sys.stderr)
-        for key, value in emu.client_env().items():
+        for key, value in {**emu.client_env(), **mitogen_env()}.items():
             print(f"export {key}={value}")
         return 0
     if action == "stop":

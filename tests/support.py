@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import sys
 from pathlib import Path
 
 import runner
 from emulator import Emulator
+from tests.census import Snapshot, capture
 
 
 class Stack:
@@ -16,18 +20,24 @@ class Stack:
         self.emulator = emulator
         self.tmp = tmp
         self.count = 0
+        self.output: list[str] = []  # everything every run printed, stdout and stderr, for secret scans
 
-    def run(self, command: str, *, layers: str | None = None, extra: dict | None = None, tags=None) -> dict:
+    def run(
+        self, command: str, *, layers: str | None = None, extra: dict | None = None, tags=None, env: str = "local"
+    ) -> dict:
         self.count += 1
         summary_file = self.tmp / f"{self.count:02d}-{command}.json"
-        argv = [command, "--env", "local", "--endpoint-url", self.emulator.url, "--summary-file", str(summary_file)]
+        argv = [command, "--env", env, "--endpoint-url", self.emulator.url, "--summary-file", str(summary_file)]
         if layers:
             argv += ["--layers", layers]
         if tags:
             argv += ["--tags", tags]
         if extra:
             argv += ["--extra-vars", json.dumps(extra)]
-        rc = runner.main(argv)
+        out, err = _Tee(sys.stdout), _Tee(sys.stderr)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = runner.main(argv)
+        self.output += [out.getvalue(), err.getvalue()]
         summary = json.loads(summary_file.read_text())
         summary["exit_code"] = rc
         return summary
@@ -40,6 +50,21 @@ class Stack:
 
     def destroy(self, **kw) -> dict:
         return self.run("destroy", **kw)
+
+
+class _Tee(io.StringIO):
+    """Keeps what is written and passes it on (to pytest's capture, which tests read with capsys)."""
+
+    def __init__(self, through):
+        super().__init__()
+        self.through = through
+
+    def write(self, text: str) -> int:
+        self.through.write(text)
+        return super().write(text)
+
+    def flush(self) -> None:
+        self.through.flush()
 
 
 def changed(summary: dict) -> int:
@@ -110,31 +135,13 @@ def make_network(aws, project: str, cidr: str = "10.60.0.0/16") -> dict:
     }
 
 
-def leftovers(aws, project: str) -> list[str]:
-    """ARNs of everything still tagged Project=<project>. A deleted NAT gateway and a terminated
-    instance stay visible (with their tags) for about an hour on AWS, and in moto: they are gone,
-    not left over."""
-    tagging = aws("resourcegroupstaggingapi")
-    arns = [
-        item["ResourceARN"]
-        for page in tagging.get_paginator("get_resources").paginate(
-            TagFilters=[{"Key": "Project", "Values": [project]}]
-        )
-        for item in page["ResourceTagMappingList"]
-    ]
-    nat_ids = [arn.rsplit("/", 1)[1] for arn in arns if ":natgateway/" in arn]
-    if nat_ids:
-        nats = aws("ec2").describe_nat_gateways(NatGatewayIds=nat_ids)["NatGateways"]
-        gone = {n["NatGatewayId"] for n in nats if n["State"] in ("deleting", "deleted")}
-        arns = [arn for arn in arns if arn.rsplit("/", 1)[1] not in gone]
-    instance_ids = [arn.rsplit("/", 1)[1] for arn in arns if ":instance/" in arn]
-    if instance_ids:
-        reservations = aws("ec2").describe_instances(InstanceIds=instance_ids)["Reservations"]
-        ended = {
-            i["InstanceId"]
-            for r in reservations
-            for i in r["Instances"]
-            if i["State"]["Name"] in ("shutting-down", "terminated")
-        }
-        arns = [arn for arn in arns if arn.rsplit("/", 1)[1] not in ended]
-    return arns
+def destroy_unless_gone(stack: Stack, aws, before: Snapshot, ignoring: tuple[str, ...] = (), **destroy) -> None:
+    """A module's safety net: destroy what a failed test left, without a run when nothing is left."""
+    if not capture(aws).diff(before).ignoring(*ignoring).empty:
+        stack.destroy(**destroy)
+
+
+def assert_unchanged(aws, before: Snapshot, *, ignoring: tuple[str, ...] = ()) -> None:
+    """Nothing the emulator holds, of any type and in either region, differs from `before`."""
+    diff = capture(aws).diff(before).ignoring(*ignoring)
+    assert diff.empty, f"the emulator's state changed:\n{diff}"

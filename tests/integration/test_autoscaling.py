@@ -1,5 +1,6 @@
-"""The autoscaling layer against the test run's moto server: create, idempotence, check mode,
-update, bad input and absent, each asserted on what EC2, Auto Scaling and IAM then hold.
+"""The autoscaling layer against the test run's moto server: create, check mode, update (then a
+re-run with changed=0) and absent, each asserted on what EC2, Auto Scaling and IAM then hold. Bad
+input: tests/integration/test_bad_input.py.
 
 The network comes from tests.support.make_network and the target group from boto3, tagged as the
 load_balancer role tags it: the main deploy hands the network ids in and finds the target group by
@@ -15,7 +16,8 @@ import base64
 
 import pytest
 
-from tests.support import assert_ok, changed, identity_tags, make_network
+from tests.census import capture
+from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone, identity_tags, make_network
 
 PROJECT = "t-asg"
 NAME = f"{PROJECT}-local-app"
@@ -48,10 +50,15 @@ def base(network):
 
 
 @pytest.fixture(scope="module")
-def deployed(stack, base, target_group_arn):
+def before(aws, base, target_group_arn):
+    return capture(aws)
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, base, aws, before):
     summary = assert_ok(stack.deploy(extra=base, **LAYER))
     yield summary
-    stack.destroy(extra={"webstack_project": PROJECT}, **LAYER)
+    destroy_unless_gone(stack, aws, before, extra={"webstack_project": PROJECT}, **LAYER)
 
 
 @pytest.fixture(scope="module")
@@ -121,16 +128,12 @@ def test_cpu_target_tracking_policy(deployed, asg):
     assert config["TargetValue"] == 50.0
 
 
-def test_second_deploy_changes_nothing(deployed, stack, base):
-    assert changed(assert_ok(stack.deploy(extra=base, **LAYER))) == 0
-
-
-def test_plan_of_new_capacity_writes_nothing_then_deploy_applies_it(deployed, stack, base, asg, ec2):
+def test_plan_of_new_capacity_writes_nothing_then_deploy_applies_it(deployed, stack, base, asg, ec2, aws):
     update = {**base, "autoscaling_desired_capacity": 2, "autoscaling_instance_type": "t3.small"}
+    unplanned = capture(aws)
     plan = assert_ok(stack.plan(extra=update, **LAYER))
     assert changed(plan) > 0
-    assert group(asg)["DesiredCapacity"] == 1
-    assert ec2.describe_launch_templates(LaunchTemplateNames=[NAME])["LaunchTemplates"][0]["LatestVersionNumber"] == 1
+    assert_unchanged(aws, unplanned)
 
     assert_ok(stack.deploy(extra=update, **LAYER))
     found = group(asg)
@@ -157,6 +160,7 @@ def test_user_data_hands_over_the_db_endpoint_and_secret_arn_not_a_password(stac
         "autoscaling_db_endpoint": "db.example.internal:5432",
         "autoscaling_db_secret_arn": secret,
     }
+    untouched = capture(aws)
     try:
         assert_ok(stack.deploy(extra=extra, **LAYER))
         (version,) = ec2.describe_launch_template_versions(LaunchTemplateName=f"{project}-local-app")[
@@ -170,39 +174,11 @@ def test_user_data_hands_over_the_db_endpoint_and_secret_arn_not_a_password(stac
         assert policy["PolicyDocument"]["Statement"][0]["Resource"] == secret
     finally:
         assert_ok(stack.destroy(extra={"webstack_project": project}, **LAYER))
+    assert_unchanged(aws, untouched)
 
 
-@pytest.mark.parametrize(
-    ("extra", "variable"),
-    [
-        ({"autoscaling_min_size": 4, "autoscaling_max_size": 3}, "autoscaling_min_size"),
-        ({"autoscaling_desired_capacity": 5}, "autoscaling_desired_capacity"),
-        ({"autoscaling_health_check_path": "health"}, "autoscaling_health_check_path"),
-        ({"autoscaling_instance_type": "micro"}, "autoscaling_instance_type"),
-    ],
-)
-def test_bad_input_fails_before_any_aws_call(stack, asg, extra, variable, capsys):
-    project = f"t-asg-bad-{variable.split('_')[-1]}"
-    summary = stack.deploy(extra={"webstack_project": project, **extra}, **LAYER)
-    assert summary["exit_code"] != 0
-    assert variable in capsys.readouterr().err
-    assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{project}-local-app"])["AutoScalingGroups"] == []
-
-
-def test_destroy_leaves_nothing_behind(deployed, stack, asg, ec2, aws):
+def test_destroy_leaves_nothing_behind(deployed, stack, asg, aws, before):
     assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))
     assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"] == []
-    assert asg.describe_policies(AutoScalingGroupName=NAME)["ScalingPolicies"] == []
-    templates = ec2.describe_launch_templates(Filters=[{"Name": "tag:Project", "Values": [PROJECT]}])
-    assert templates["LaunchTemplates"] == []
-    iam = aws("iam")
-    assert NAME not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
-    assert NAME not in [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]]
-    live = ec2.describe_instances(
-        Filters=[
-            {"Name": "tag:Project", "Values": [PROJECT]},
-            {"Name": "instance-state-name", "Values": ["pending", "running"]},
-        ]
-    )["Reservations"]
-    assert live == []
-    assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))  # a second destroy is a no-op
+    assert_unchanged(aws, before)  # launch templates, instances, the role and its profile included
+    assert changed(assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))) == 0

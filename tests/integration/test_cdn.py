@@ -1,6 +1,7 @@
 """The cdn layer (playbooks/frontend.yml --tags cdn) against the test run's moto server: the
 distribution, its OAC, TLS, SPA error pages and headers policy as CloudFront then holds them;
-second run changed=0; check mode; an update; bad input; absent.
+check mode; an update, then a re-run with changed=0; absent. Bad input:
+tests/integration/test_bad_input.py.
 
 moto 5.2 drops an origin's S3OriginConfig and OriginAccessControlId; the project's emulator patches
 that (emulator._patch_moto), so the OAC attachment is read back here as on AWS."""
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import assert_ok, changed
+from tests.census import capture
+from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
 
 PROJECT = "t-cdn"
 DOMAIN = "t-cdn.example.com"
@@ -69,10 +71,15 @@ def base(aws, bucket):
 
 
 @pytest.fixture(scope="module")
-def deployed(stack, base, cloudfront):
+def before(aws, base):
+    return capture(aws)
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, base, aws, before):
     summary = assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=base))
     yield summary
-    stack.destroy(layers="frontend", tags="cdn", extra=base)
+    destroy_unless_gone(stack, aws, before, layers="frontend", tags="cdn", extra=base)
 
 
 def test_distribution_serves_the_bucket_through_its_oac(deployed, cloudfront, bucket):
@@ -139,15 +146,12 @@ def test_outputs_and_tags(deployed, cloudfront):
     ].items()
 
 
-def test_second_deploy_changes_nothing(deployed, stack, base):
-    assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=base))) == 0
-
-
-def test_plan_of_a_price_class_change_writes_nothing_then_deploy_applies_it(deployed, stack, base, cloudfront):
+def test_plan_of_a_price_class_change_writes_nothing_then_deploy_applies_it(deployed, stack, base, cloudfront, aws):
     update = {**base, "cdn_price_class": "PriceClass_200"}
+    unplanned = capture(aws)
     plan = assert_ok(stack.plan(layers="frontend", tags="cdn", extra=update))
     assert changed(plan) > 0
-    assert config_of(cloudfront)["PriceClass"] == "PriceClass_100"
+    assert_unchanged(aws, unplanned)
 
     assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=update))) > 0
     config = config_of(cloudfront)
@@ -156,37 +160,16 @@ def test_plan_of_a_price_class_change_writes_nothing_then_deploy_applies_it(depl
     assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=update))) == 0
 
 
-def test_plan_on_a_fresh_stack_writes_nothing(stack, cloudfront):
-    project = "t-cdn-plan"
-    plan = assert_ok(stack.plan(layers="frontend", tags="cdn", extra={"webstack_project": project}))
+def test_plan_on_a_fresh_stack_writes_nothing(stack, aws):
+    untouched = capture(aws)
+    plan = assert_ok(stack.plan(layers="frontend", tags="cdn", extra={"webstack_project": "t-cdn-plan"}))
     assert changed(plan) > 0
-    assert find_distribution(cloudfront, f"{project}-local-cdn") is None
-    assert find_oac(cloudfront, f"{project}-local-site-oac") is None
+    assert_unchanged(aws, untouched)
 
 
-@pytest.mark.parametrize(
-    ("variable", "value", "fragment"),
-    [
-        ("cdn_certificate_arn", None, "us-east-1"),
-        ("cdn_error_page", "index.html", "must be a path starting with /"),
-        ("cdn_price_class", "PriceClass_Cheap", "cdn_price_class"),
-    ],
-)
-def test_bad_input_fails_before_any_change(stack, aws, cloudfront, variable, value, fragment, capsys):
-    project = f"t-cdn-bad-{variable.replace('_', '-')}"
-    if value is None:  # a real certificate, but from the play's region, not us-east-1
-        value = certificate(aws("acm", REGION), f"{project}.example.com")
-    extra = {"webstack_project": project, "webstack_domain": f"{project}.example.com", variable: value}
-    summary = stack.deploy(layers="frontend", tags="cdn", extra=extra)
-    assert summary["exit_code"] != 0
-    err = capsys.readouterr().err
-    assert variable in err and fragment in err
-    assert find_distribution(cloudfront, f"{project}-local-cdn") is None
-    assert find_oac(cloudfront, f"{project}-local-site-oac") is None
-
-
-def test_absent_leaves_no_distribution_and_no_oac(deployed, stack, base, cloudfront):
+def test_absent_leaves_no_distribution_and_no_oac(deployed, stack, base, cloudfront, aws, before):
     assert_ok(stack.destroy(layers="frontend", tags="cdn", extra=base))
     assert find_distribution(cloudfront, NAME) is None
     assert find_oac(cloudfront, OAC_NAME) is None
-    assert_ok(stack.destroy(layers="frontend", tags="cdn", extra=base))  # a second destroy is a no-op
+    assert_unchanged(aws, before)
+    assert changed(assert_ok(stack.destroy(layers="frontend", tags="cdn", extra=base))) == 0

@@ -1,14 +1,20 @@
-"""The load_balancer layer against the test run's moto server: create, idempotence, check mode,
-update, bad input and absent, each asserted on what Elastic Load Balancing then holds.
+"""The load_balancer layer against the test run's moto server: create, check mode, update, the
+certificate and prod deletion-protection rules, and absent, each asserted on what Elastic Load
+Balancing then holds. Idempotence: the molecule scenario and the site test; bad input:
+tests/integration/test_bad_input.py.
 
 The network comes from tests.support.make_network (boto3, milliseconds); the main deploy hands its
 ids in as variables, the plan finds them by tag."""
 
 from __future__ import annotations
 
+import datetime
+import time
+
 import pytest
 
-from tests.support import assert_ok, changed, make_network
+from tests.census import capture
+from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone, make_network
 
 PROJECT = "t-lb"
 LAYER = {"layers": "backend", "tags": "load_balancer"}
@@ -45,10 +51,15 @@ def base(network, certificate):
 
 
 @pytest.fixture(scope="module")
-def deployed(stack, base):
+def before(aws, base):
+    return capture(aws)
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, base, aws, before):
     summary = assert_ok(stack.deploy(extra=base, **LAYER))
     yield summary
-    stack.destroy(extra={"webstack_project": PROJECT}, **LAYER)
+    destroy_unless_gone(stack, aws, before, extra={"webstack_project": PROJECT}, **LAYER)
 
 
 def alb(elbv2) -> dict:
@@ -126,15 +137,12 @@ def test_outputs_name_the_alb_and_its_zone(deployed, elbv2):
     assert outputs["target_group_arn"] == target_group(elbv2)["TargetGroupArn"]
 
 
-def test_second_deploy_changes_nothing(deployed, stack, base):
-    assert changed(assert_ok(stack.deploy(extra=base, **LAYER))) == 0
-
-
-def test_plan_finds_the_network_by_tag_and_writes_nothing_then_deploy_applies(deployed, stack, base, elbv2):
+def test_plan_finds_the_network_by_tag_and_writes_nothing_then_deploy_applies(deployed, stack, base, elbv2, aws):
     by_tag = {"webstack_project": PROJECT, "load_balancer_certificate_arn": base["load_balancer_certificate_arn"]}
+    unplanned = capture(aws)
     plan = assert_ok(stack.plan(extra={**by_tag, "load_balancer_health_check_path": "/healthz"}, **LAYER))
     assert changed(plan) > 0
-    assert target_group(elbv2)["HealthCheckPath"] == "/health"
+    assert_unchanged(aws, unplanned)
 
     assert_ok(stack.deploy(extra={**by_tag, "load_balancer_health_check_path": "/healthz"}, **LAYER))
     assert target_group(elbv2)["HealthCheckPath"] == "/healthz"
@@ -150,37 +158,72 @@ def test_without_certificate_port_80_forwards(deployed, stack, base, elbv2):
     ]
 
 
-@pytest.mark.parametrize(
-    ("extra", "variable"),
-    [
-        ({"load_balancer_health_check_path": "health"}, "load_balancer_health_check_path"),
-        (
-            {"load_balancer_certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc-123"},
-            "load_balancer_certificate_arn",
+def expired_certificate(acm) -> str:
+    """An imported certificate that expires two seconds after its import (ACM refuses to import an
+    expired one): ACM then reports it EXPIRED, not ISSUED."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.t-lb-expired.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=30))
+        .not_valid_after(now + datetime.timedelta(seconds=2))
+        .sign(key, hashes.SHA256())
+    )
+    arn = acm.import_certificate(
+        Certificate=cert.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
         ),
-        ({"load_balancer_health_check_matcher": "ok"}, "load_balancer_health_check_matcher"),
-    ],
-)
-def test_bad_input_fails_before_any_aws_call(stack, elbv2, extra, variable, capsys):
-    project = f"t-lb-bad-{variable[-7:].replace('_', '-')}"
-    summary = stack.deploy(extra={"webstack_project": project, **extra}, **LAYER)
+    )["CertificateArn"]
+    time.sleep(max(0.0, (now + datetime.timedelta(seconds=3) - datetime.datetime.now(datetime.UTC)).total_seconds()))
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "EXPIRED"
+    return arn
+
+
+def test_a_certificate_that_is_not_issued_is_refused_before_any_change(deployed, stack, base, aws, capsys):
+    arn = expired_certificate(aws("acm"))
+    unchanged = capture(aws)
+    summary = stack.deploy(
+        extra={**base, "webstack_project": "t-lb-expired", "load_balancer_certificate_arn": arn}, **LAYER
+    )
     assert summary["exit_code"] != 0
-    assert variable in capsys.readouterr().err
+    assert f"load_balancer_certificate_arn: {arn} is EXPIRED, not ISSUED." in capsys.readouterr().err
+    assert_unchanged(aws, unchanged)
+    aws("acm").delete_certificate(CertificateArn=arn)
+
+
+def test_prod_protects_the_load_balancer_from_deletion_until_told_otherwise(deployed, stack, base, elbv2, aws, capsys):
+    prod = {**base, "webstack_project": "t-lbprod"}
+    assert_ok(stack.deploy(extra=prod, env="prod", **LAYER))
+    (lb,) = elbv2.describe_load_balancers(Names=["t-lbprod-prod-alb"])["LoadBalancers"]
+    attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]
+    assert {"Key": "deletion_protection.enabled", "Value": "true"} in attributes  # ELB.6
+
+    refused = stack.destroy(extra={"webstack_project": "t-lbprod"}, env="prod", **LAYER)
+    assert refused["exit_code"] != 0
+    assert "load_balancer_deletion_protection: t-lbprod-prod-alb has deletion protection on" in capsys.readouterr().err
+    assert elbv2.describe_load_balancers(Names=["t-lbprod-prod-alb"])["LoadBalancers"]
+
+    unprotected = {"webstack_project": "t-lbprod", "load_balancer_deletion_protection": False}
+    assert_ok(stack.destroy(extra=unprotected, env="prod", **LAYER))
     names = [lb["LoadBalancerName"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
-    assert f"{project}-local-alb" not in names
+    assert "t-lbprod-prod-alb" not in names
 
 
-def test_destroy_leaves_nothing_tagged(deployed, stack, elbv2, aws):
+def test_destroy_leaves_nothing(deployed, stack, elbv2, aws, before):
     assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))
     assert f"{PROJECT}-local-alb" not in [
         lb["LoadBalancerName"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]
     ]
-    assert f"{PROJECT}-local-app" not in [
-        tg["TargetGroupName"] for tg in elbv2.describe_target_groups()["TargetGroups"]
-    ]
-    tagging = aws("resourcegroupstaggingapi")
-    left = tagging.get_resources(
-        TagFilters=[{"Key": "Project", "Values": [PROJECT]}], ResourceTypeFilters=["elasticloadbalancing"]
-    )["ResourceTagMappingList"]
-    assert left == []
-    assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))  # a second destroy is a no-op
+    assert_unchanged(aws, before)
+    assert changed(assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))) == 0

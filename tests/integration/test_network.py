@@ -1,11 +1,13 @@
-"""The network layer against the test run's moto server: create, idempotence, check mode, update,
-bad input and absent, each asserted on what EC2 then holds."""
+"""The network layer against the test run's moto server: create, check mode, update and absent,
+each asserted on what EC2 then holds. Idempotence: the molecule scenario and the site test; bad
+input: tests/integration/test_bad_input.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support import assert_ok, changed, leftovers, tag_filters
+from tests.census import capture
+from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone, tag_filters
 
 PROJECT = "t-network"
 BASE = {"webstack_project": PROJECT, "network_vpc_cidr": "10.50.0.0/16"}
@@ -36,10 +38,15 @@ def ec2(aws):
 
 
 @pytest.fixture(scope="module")
-def deployed(stack, ec2):
+def before(aws):
+    return capture(aws)
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, aws, before):
     summary = assert_ok(stack.deploy(layers="network", extra=BASE))
     yield summary
-    stack.destroy(layers="network", extra=BASE)
+    destroy_unless_gone(stack, aws, before, layers="network", extra=BASE)
 
 
 def test_create_builds_subnets_in_two_zones(deployed, ec2):
@@ -98,17 +105,14 @@ def test_security_groups_reference_groups_not_cidrs(deployed, ec2):
     assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
 
 
-def test_second_deploy_changes_nothing(deployed, stack):
-    assert changed(assert_ok(stack.deploy(layers="network", extra=BASE))) == 0
-
-
-def test_plan_of_a_change_writes_nothing_then_deploy_applies_it(deployed, stack, ec2):
+def test_plan_of_a_change_writes_nothing_then_deploy_applies_it(deployed, stack, ec2, aws):
     vpc_id = vpc_of(ec2)["VpcId"]
     per_az = {**BASE, "network_nat_gateway_mode": "per_az"}
 
+    unplanned = capture(aws)
     plan = assert_ok(stack.plan(layers="network", extra=per_az))
     assert changed(plan) > 0
-    assert len(live_nats(ec2, vpc_id)) == 1
+    assert_unchanged(aws, unplanned)
 
     assert_ok(stack.deploy(layers="network", extra=per_az))
     nats = live_nats(ec2, vpc_id)
@@ -122,26 +126,8 @@ def test_plan_of_a_change_writes_nothing_then_deploy_applies_it(deployed, stack,
                 assert subnet_az[nat_az[nat_routes[0]]] == subnet_az[assoc["SubnetId"]]
 
 
-@pytest.mark.parametrize(
-    ("extra", "variable"),
-    [
-        ({"network_az_count": 1}, "network_az_count"),
-        ({"network_vpc_cidr": "10.0.0.0/33"}, "network_vpc_cidr"),
-        ({"network_alb_ingress_cidrs": ["everyone"]}, "network_alb_ingress_cidrs"),
-        ({"network_nat_gateway_mode": "none"}, "network_nat_gateway_mode"),
-    ],
-)
-def test_bad_input_fails_before_any_aws_call(stack, ec2, extra, variable, capsys):
-    project = f"t-bad-{variable.replace('_', '-')}"
-    summary = stack.deploy(layers="network", extra={"webstack_project": project, **extra})
-    assert summary["exit_code"] != 0
-    assert variable in capsys.readouterr().err
-    assert ec2.describe_vpcs(Filters=tag_filters(project))["Vpcs"] == []
-
-
-def test_destroy_leaves_nothing_tagged(deployed, stack, ec2, aws):
+def test_destroy_leaves_nothing(deployed, stack, ec2, aws, before):
     assert_ok(stack.destroy(layers="network", extra=BASE))
     assert vpc_of(ec2) is None
-    assert leftovers(aws, PROJECT) == []
-    assert ec2.describe_addresses()["Addresses"] == []
-    assert_ok(stack.destroy(layers="network", extra=BASE))  # a second destroy is a no-op, not an error
+    assert_unchanged(aws, before)
+    assert changed(assert_ok(stack.destroy(layers="network", extra=BASE))) == 0  # a second destroy is a no-op

@@ -1,7 +1,8 @@
 """The rds role against the test run's moto server, on a network made with boto3 (make_network):
-create, idempotence, check mode, update, the Secrets Manager managed password, a password from the
-vault that never reaches the logs, bad input, deletion protection and absent, each asserted on what
-RDS and Secrets Manager then hold."""
+create, check mode, update, the Secrets Manager managed password, a password from the vault that
+never reaches the logs, deletion protection and absent, each asserted on what RDS and Secrets
+Manager then hold. Idempotence: the molecule scenario and the site test; bad input:
+tests/integration/test_bad_input.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import assert_ok, changed, make_network
+from tests.census import capture
+from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone, make_network
 
 # The tests share one deployed database, so they must run on one xdist worker. tests/conftest.py
 # adds this marker in pytest_collection_modifyitems, but xdist's own hook reads the markers before
@@ -71,10 +73,16 @@ def network(aws):
 
 
 @pytest.fixture(scope="module")
-def deployed(stack, network):
+def before(aws, network):
+    return capture(aws)
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, network, aws, before):
     summary = assert_ok(deploy_rds(stack, base(network)))
     yield summary
-    destroy_rds(stack, {**base(network), "rds_allow_destroy": True})
+    allowed = {**base(network), "rds_allow_destroy": True}
+    destroy_unless_gone(stack, aws, before, ("rds:db-snapshot",), layers="backend", tags="rds", extra=allowed)
 
 
 def test_create_builds_a_private_encrypted_instance(deployed, rds, network):
@@ -113,17 +121,13 @@ def test_master_password_is_kept_in_secrets_manager(deployed, rds, aws):
     assert secret["ARN"] == arn and "DeletedDate" not in secret
 
 
-def test_second_deploy_changes_nothing(deployed, stack, network):
-    assert changed(assert_ok(deploy_rds(stack, base(network)))) == 0
-
-
-def test_plan_of_an_update_writes_nothing_then_deploy_applies_it(deployed, stack, network, rds):
+def test_plan_of_an_update_writes_nothing_then_deploy_applies_it(deployed, stack, network, rds, aws):
     update = {**base(network), "rds_backup_retention_days": 7, "rds_instance_class": "db.t4g.small"}
 
+    unplanned = capture(aws)
     plan = assert_ok(stack.plan(layers="backend", tags="rds", extra=update))
     assert changed(plan) > 0
-    db = instance_of(rds)
-    assert (db["BackupRetentionPeriod"], db["DBInstanceClass"]) == (1, "db.t4g.micro")
+    assert_unchanged(aws, unplanned)
 
     assert_ok(deploy_rds(stack, update))
     db = instance_of(rds)
@@ -141,29 +145,9 @@ def test_a_newer_minor_version_from_rds_is_kept(deployed, stack, network, rds):
     assert instance_of(rds)["EngineVersion"] == "16.9"
 
 
-@pytest.mark.parametrize(
-    ("extra", "variable"),
-    [
-        ({"rds_engine": "oracle"}, "rds_engine"),
-        ({"rds_backup_retention_days": 36}, "rds_backup_retention_days"),
-        ({"rds_master_password": "Sh0rt-x"}, "rds_master_password"),
-    ],
-)
-def test_bad_input_fails_before_any_aws_call(stack, network, rds, extra, variable, capsys):
-    project = f"t-rds-bad-{variable.replace('_', '-')}"[:40]
-    summary = deploy_rds(stack, {**base(network, project), **extra})
-    assert summary["exit_code"] != 0
-    err = capsys.readouterr().err
-    assert f"{variable}:" in err
-    assert "Sh0rt-x" not in err  # the password's value is never shown, not even when it is refused
-    assert instance_of(rds, f"{project}-local-db") is None
-    assert subnet_groups(rds, f"{project}-local-db-subnets") == []
-    assert parameter_groups(rds, f"{project}-local-db-params") == []
-
-
-def test_password_from_the_vault_never_reaches_logs_or_artifacts(stack, aws, rds, capsys):
+def test_password_from_the_vault_never_reaches_logs_or_artifacts(stack, aws, rds, network, capsys):
     project = "t-rds-pw"
-    network = make_network(aws, project, cidr="10.62.0.0/16")
+    untouched = capture(aws)
     password = "Vault-only-pw-7f3e91c2"
     extra = {**base(network, project), "rds_master_password": password}
     try:
@@ -174,9 +158,7 @@ def test_password_from_the_vault_never_reaches_logs_or_artifacts(stack, aws, rds
         assert changed(assert_ok(deploy_rds(stack, extra))) == 0
     finally:
         assert_ok(destroy_rds(stack, base(network, project)))
-    assert instance_of(rds, f"{project}-local-db") is None
-    assert subnet_groups(rds, f"{project}-local-db-subnets") == []
-    assert parameter_groups(rds, f"{project}-local-db-params") == []
+    assert_unchanged(aws, untouched)
 
     captured = capsys.readouterr()
     assert password not in captured.out and password not in captured.err
@@ -189,7 +171,7 @@ def test_password_from_the_vault_never_reaches_logs_or_artifacts(stack, aws, rds
 
 
 def test_deletion_protection_refuses_absent_until_allowed_then_absent_removes_everything(
-    deployed, stack, network, rds, aws, capsys
+    deployed, stack, network, rds, aws, before, capsys
 ):
     prod_like = {
         **base(network),
@@ -209,9 +191,8 @@ def test_deletion_protection_refuses_absent_until_allowed_then_absent_removes_ev
     secret_arn = deployed["outputs"]["rds"]["master_secret_arn"]
     assert_ok(destroy_rds(stack, {**prod_like, "rds_allow_destroy": True}))
     assert instance_of(rds) is None
-    assert subnet_groups(rds, SUBNET_GROUP) == []
-    assert parameter_groups(rds, PARAMETER_GROUP) == []
     assert secret_arn not in [s["ARN"] for s in aws("secretsmanager").list_secrets()["SecretList"]]
+    assert_unchanged(aws, before, ignoring=("rds:db-snapshot",))  # the final snapshot stays, by design
     snapshots = rds.describe_db_snapshots(DBInstanceIdentifier=INSTANCE)["DBSnapshots"]
     assert [s["DBSnapshotIdentifier"].startswith(f"{INSTANCE}-final-") for s in snapshots] == [True]
 

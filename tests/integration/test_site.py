@@ -1,68 +1,278 @@
-"""The whole seed architecture end to end, as `runner.py` runs it: deploy every layer, a second
-deploy with changed=0, plan writing nothing, outputs, verify passing, destroy leaving nothing."""
+"""The whole seed architecture, deployed once per test run and read by every test that only reads
+it (this file is one xdist group, so one worker builds it once). In order: the architecture as AWS
+holds it; a second deploy with changed=0 that writes nothing; plan of a pending change writes
+nothing; outputs and verify write nothing; no secret in any output or artifact; verify fails on a
+broken stack; publish and rollback from the command line; destroy leaves nothing of any type in
+either region. Tests that must change a stack of their own live in the layer test files."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 
 import runner
-from tests.support import assert_ok, changed, leftovers
+from tests.census import capture
+from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
 
 PROJECT = "t-site"
 BASE = {"webstack_project": PROJECT}
 DOMAIN = "webstack.local.test"
+REGION = "ap-northeast-2"
+CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 
 
 @pytest.fixture(scope="module")
-def deployed(stack):
+def empty(aws):
+    return capture(aws)
+
+
+@pytest.fixture(scope="module")
+def site(stack, aws, empty):
     summary = assert_ok(stack.deploy(extra=BASE))
     yield summary
-    stack.destroy(extra=BASE)
+    destroy_unless_gone(stack, aws, empty, extra=BASE)
 
 
-def test_every_layer_deploys_and_reports_its_endpoints(deployed):
-    assert set(deployed["layers"]) == set(runner.available_layers())
-    outputs = json.dumps(deployed["outputs"])
-    for expected in (f"https://{DOMAIN}", f"https://api.{DOMAIN}", ".cloudfront.net", ".elb.", "us-east-1"):
-        assert expected in outputs, expected
+@pytest.fixture(scope="module")
+def outputs(site) -> dict:
+    return site["outputs"]
 
 
-def test_second_deploy_changes_nothing(deployed, stack):
+def tags_of(items) -> dict:
+    return {t["Key"]: t["Value"] for t in items}
+
+
+def alias_records(aws, zone_id: str) -> dict[tuple[str, str], dict]:
+    sets = aws("route53").list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    return {(r["Name"].rstrip("."), r["Type"]): r["AliasTarget"] for r in sets if "AliasTarget" in r}
+
+
+# -- the architecture, read from AWS -------------------------------------------------------------
+def test_every_layer_deploys_and_its_outputs_are_what_aws_holds(site, outputs, aws):
+    assert set(site["layers"]) == set(runner.available_layers())
+    (lb,) = aws("elbv2").describe_load_balancers(Names=[f"{PROJECT}-local-alb"])["LoadBalancers"]
+    assert outputs["load_balancer"]["dns_name"] == lb["DNSName"]
+    distribution = aws("cloudfront", "us-east-1").get_distribution(Id=outputs["cdn"]["distribution_id"])
+    assert outputs["cdn"]["domain_name"] == distribution["Distribution"]["DomainName"]
+    (db,) = aws("rds").describe_db_instances(DBInstanceIdentifier=outputs["rds"]["instance_id"])["DBInstances"]
+    assert outputs["rds"]["endpoint"] == db["Endpoint"]["Address"]
+    assert (outputs["dns"]["site_url"], outputs["dns"]["api_url"]) == (f"https://{DOMAIN}", f"https://api.{DOMAIN}")
+
+
+def test_api_name_leads_to_the_alb_then_instances_in_private_subnets_then_the_database(outputs, aws):
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    private = {
+        s["SubnetId"]
+        for s in ec2.describe_subnets(Filters=[{"Name": "tag:Project", "Values": [PROJECT]}])["Subnets"]
+        if tags_of(s["Tags"]).get("Tier") == "private"
+    }
+    assert len(private) >= 2
+
+    (lb,) = elbv2.describe_load_balancers(Names=[f"{PROJECT}-local-alb"])["LoadBalancers"]
+    records = alias_records(aws, outputs["dns"]["zone_id"])
+    for kind in ("A", "AAAA"):
+        target = records[(f"api.{DOMAIN}", kind)]
+        assert target["DNSName"].rstrip(".") == f"dualstack.{lb['DNSName'].lower()}"
+        assert target["HostedZoneId"] == lb["CanonicalHostedZoneId"]
+    assert lb["Scheme"] == "internet-facing" and not {z["SubnetId"] for z in lb["AvailabilityZones"]} & private
+
+    listeners = {
+        item["Port"]: item for item in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    }
+    (certificate,) = listeners[443]["Certificates"]
+    alb_certificates = [c["CertificateArn"] for c in aws("acm", REGION).list_certificates()["CertificateSummaryList"]]
+    assert certificate["CertificateArn"] in alb_certificates  # the ALB's certificate is in the ALB's region
+    assert listeners[80]["DefaultActions"][0]["RedirectConfig"]["StatusCode"] == "HTTP_301"
+    target_group_arn = listeners[443]["DefaultActions"][0]["TargetGroupArn"]
+
+    (group,) = aws("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[outputs["autoscaling"]["group_name"]]
+    )["AutoScalingGroups"]
+    assert group["TargetGroupARNs"] == [target_group_arn]
+    assert set(group["VPCZoneIdentifier"].split(",")) == private
+    assert group["Instances"]
+
+    (db,) = aws("rds").describe_db_instances(DBInstanceIdentifier=outputs["rds"]["instance_id"])["DBInstances"]
+    assert db["PubliclyAccessible"] is False and db["StorageEncrypted"] is True
+    assert {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]} <= private
+    (db_group,) = ec2.describe_security_groups(GroupIds=[db["VpcSecurityGroups"][0]["VpcSecurityGroupId"]])[
+        "SecurityGroups"
+    ]
+    launch = ec2.describe_launch_template_versions(
+        LaunchTemplateName=group["LaunchTemplate"]["LaunchTemplateName"], Versions=["$Latest"]
+    )["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    app_groups = set(launch["NetworkInterfaces"][0]["Groups"])
+    assert {p["GroupId"] for rule in db_group["IpPermissions"] for p in rule["UserIdGroupPairs"]} == app_groups
+
+
+def test_site_name_leads_to_cloudfront_then_the_private_bucket(outputs, aws):
+    cloudfront, s3 = aws("cloudfront", "us-east-1"), aws("s3")
+    distribution = cloudfront.get_distribution(Id=outputs["cdn"]["distribution_id"])["Distribution"]
+    records = alias_records(aws, outputs["dns"]["zone_id"])
+    for kind in ("A", "AAAA"):
+        assert records[(DOMAIN, kind)]["DNSName"].rstrip(".") == distribution["DomainName"]
+        assert records[(DOMAIN, kind)]["HostedZoneId"] == CLOUDFRONT_ZONE
+
+    config = distribution["DistributionConfig"]
+    us_east_1 = [c["CertificateArn"] for c in aws("acm", "us-east-1").list_certificates()["CertificateSummaryList"]]
+    assert config["ViewerCertificate"]["ACMCertificateArn"] in us_east_1  # CloudFront's is always in us-east-1
+    assert config["Aliases"]["Items"] == [DOMAIN]
+    assert {e["ErrorCode"]: e["ResponsePagePath"] for e in config["CustomErrorResponses"]["Items"]} == {
+        403: "/index.html",
+        404: "/index.html",
+    }
+    (origin,) = config["Origins"]["Items"]
+    bucket = outputs["static_site"]["bucket_name"]
+    assert origin["DomainName"] == f"{bucket}.s3.{REGION}.amazonaws.com"
+    assert origin["OriginAccessControlId"] == outputs["cdn"]["oac_id"]
+
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    readers = [
+        s
+        for s in json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+        if s["Effect"] == "Allow" and "s3:GetObject" in json.dumps(s["Action"])
+    ]
+    assert readers and all(
+        s["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        and s["Condition"]["StringEquals"]["AWS:SourceArn"] == distribution["ARN"]
+        for s in readers
+    )
+
+
+# -- commands that must change nothing -----------------------------------------------------------
+def test_second_deploy_changes_nothing_and_writes_nothing(site, stack, aws):
+    converged = capture(aws)
     assert changed(assert_ok(stack.deploy(extra=BASE))) == 0
+    assert_unchanged(aws, converged)
 
 
-def test_plan_of_an_unchanged_stack_writes_nothing(deployed, stack):
-    assert changed(assert_ok(stack.plan(extra=BASE))) == 0
+def test_plan_of_a_pending_change_reports_it_and_writes_nothing(site, stack, aws):
+    converged = capture(aws)
+    plan = assert_ok(stack.plan(extra={**BASE, "cdn_price_class": "PriceClass_200"}))
+    assert_unchanged(aws, converged)
+    by_layer = {name: layer["hosts"]["localhost"]["changed"] for name, layer in plan["layers"].items()}
+    assert by_layer.pop("frontend") > 0
+    assert by_layer == dict.fromkeys(by_layer, 0)  # every unchanged layer plans no change
 
 
-def test_outputs_reads_the_endpoints_back(deployed, stack):
-    outputs = json.dumps(assert_ok(stack.run("outputs", extra=BASE))["outputs"])
-    assert f"https://api.{DOMAIN}" in outputs and ".cloudfront.net" in outputs
+def test_outputs_reads_the_endpoints_back_and_writes_nothing(outputs, stack, aws):
+    converged = capture(aws)
+    read = assert_ok(stack.run("outputs", extra=BASE))["outputs"]
+    assert_unchanged(aws, converged)
+    for layer in ("dns", "load_balancer", "cdn", "rds", "certificate"):
+        assert read[layer] == outputs[layer], layer
 
 
-def test_verify_passes_every_check(deployed, stack):
+def test_verify_passes_every_check_and_writes_nothing(site, stack, aws):
+    converged = capture(aws)
     summary = stack.run("verify", extra=BASE)
+    assert_unchanged(aws, converged)
     failed = [c for c in summary["checks"] if c["result"] == "FAIL"]
     assert summary["exit_code"] == 0 and not failed, json.dumps(failed, indent=2)
     assert len([c for c in summary["checks"] if c["result"] == "PASS"]) >= 15
 
 
-def test_destroy_leaves_nothing(deployed, stack, aws):
+def test_no_secret_in_any_output_summary_or_artifact(site, stack, aws):
+    """The managed master password exists only in Secrets Manager."""
+    secret = aws("secretsmanager").get_secret_value(SecretId=site["outputs"]["rds"]["master_secret_arn"])
+    password = json.loads(secret["SecretString"])["password"]
+    assert len(password) >= 8
+    printed = "\n".join(stack.output)
+    assert PROJECT in printed and password not in printed
+    files = [p for p in stack.tmp.rglob("*.json")]
+    files += [p for p in (Path(os.environ["WEBSTACK_STATE_DIR"]) / "runner").rglob("*") if p.is_file()]
+    assert any(PROJECT in p.read_text(errors="replace") for p in files)  # the scan reads the runs' files
+    assert [str(p) for p in files if password in p.read_text(errors="replace")] == []
+
+
+# -- verify on a broken stack: each mutation is undone before the next ---------------------------
+def _listener_forwards(aws, outputs):
+    elbv2 = aws("elbv2")
+    listeners = elbv2.describe_listeners(LoadBalancerArn=outputs["load_balancer"]["arn"])["Listeners"]
+    (http,) = [item for item in listeners if item["Port"] == 80]
+    forward = [{"Type": "forward", "TargetGroupArn": outputs["load_balancer"]["target_group_arn"]}]
+    elbv2.modify_listener(ListenerArn=http["ListenerArn"], DefaultActions=forward)
+    return lambda: elbv2.modify_listener(ListenerArn=http["ListenerArn"], DefaultActions=http["DefaultActions"])
+
+
+def _bucket_public(aws, outputs):
+    s3, bucket = aws("s3"), outputs["static_site"]["bucket_name"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=dict.fromkeys(block, False))
+    return lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
+
+
+def _database_public(aws, outputs):
+    rds, instance = aws("rds"), outputs["rds"]["instance_id"]
+    rds.modify_db_instance(DBInstanceIdentifier=instance, PubliclyAccessible=True, ApplyImmediately=True)
+    return lambda: rds.modify_db_instance(
+        DBInstanceIdentifier=instance, PubliclyAccessible=False, ApplyImmediately=True
+    )
+
+
+def _spa_errors_removed(aws, outputs):
+    cloudfront, dist_id = aws("cloudfront", "us-east-1"), outputs["cdn"]["distribution_id"]
+    current = cloudfront.get_distribution_config(Id=dist_id)
+    config = {**current["DistributionConfig"], "CustomErrorResponses": {"Quantity": 0, "Items": []}}
+    etag = cloudfront.update_distribution(Id=dist_id, DistributionConfig=config, IfMatch=current["ETag"])["ETag"]
+    return lambda: cloudfront.update_distribution(
+        Id=dist_id, DistributionConfig=current["DistributionConfig"], IfMatch=etag
+    )
+
+
+@pytest.mark.parametrize(
+    ("mutate", "check"),
+    [
+        (_listener_forwards, "backend: HTTP :80 redirects to HTTPS with 301"),
+        (_bucket_public, "frontend: bucket blocks all public access"),
+        (_database_public, "is private and encrypted"),
+        (_spa_errors_removed, "frontend: SPA deep links answered by /index.html 200"),
+    ],
+    ids=["http-forwards", "bucket-public", "database-public", "spa-errors-removed"],
+)
+def test_verify_fails_on_a_broken_stack(site, stack, aws, mutate, check):
+    undo = mutate(aws, site["outputs"])
+    try:
+        summary = stack.run("verify", extra=BASE)
+    finally:
+        undo()
+    assert summary["exit_code"] != 0
+    failed = [c["name"] for c in summary["checks"] if c["result"] == "FAIL"]
+    assert len(failed) == 1 and check in failed[0], failed
+
+
+# -- publish and rollback from the command line --------------------------------------------------
+def test_publish_then_rollback_from_the_command_line(site, stack, aws, tmp_path):
+    s3, bucket = aws("s3"), site["outputs"]["static_site"]["bucket_name"]
+
+    def live() -> str:
+        return json.loads(s3.get_object(Bucket=bucket, Key="_webstack/releases.json")["Body"].read())["live"]
+
+    def index() -> bytes:
+        return s3.get_object(Bucket=bucket, Key="index.html")["Body"].read()
+
+    assert_ok(stack.run("publish", extra=BASE))  # local: the demo SPA
+    first, first_index = live(), index()
+    assert s3.head_object(Bucket=bucket, Key="index.html")["CacheControl"] == "no-cache"
+
+    build = tmp_path / "dist"
+    shutil.copytree(runner.DEMO_BUILD, build)
+    (build / "index.html").write_text((build / "index.html").read_text().replace("</body>", "<p>v2</p></body>"))
+    summary_file = tmp_path / "publish.json"
+    argv = ["publish", "--env", "local", "--endpoint-url", stack.emulator.url, "--build-dir", str(build)]
+    assert runner.main([*argv, "--summary-file", str(summary_file), "-e", json.dumps(BASE)]) == 0
+    assert live() != first and b"<p>v2</p>" in index()
+
+    assert_ok(stack.run("rollback", extra=BASE))
+    assert live() == first and index() == first_index
+
+
+# -- destroy ------------------------------------------------------------------------------------
+def test_destroy_leaves_nothing_of_any_type_in_either_region(site, stack, aws, empty):
     assert_ok(stack.destroy(extra=BASE))
-    assert leftovers(aws, PROJECT) == []
-    # The tagging API does not cover every service in moto: read the ones it may miss directly.
-    assert [
-        lb for lb in aws("elbv2").describe_load_balancers()["LoadBalancers"] if PROJECT in lb["LoadBalancerName"]
-    ] == []
-    assert [
-        db for db in aws("rds").describe_db_instances()["DBInstances"] if PROJECT in db["DBInstanceIdentifier"]
-    ] == []
-    groups = aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
-    assert [g for g in groups if PROJECT in g["AutoScalingGroupName"]] == []
-    distributions = aws("cloudfront", "us-east-1").list_distributions()["DistributionList"].get("Items", [])
-    assert [d for d in distributions if PROJECT in d.get("Comment", "")] == []
-    certificates = aws("acm", "us-east-1").list_certificates()["CertificateSummaryList"]
-    certificates += aws("acm").list_certificates()["CertificateSummaryList"]
-    assert [c for c in certificates if c["DomainName"].endswith(DOMAIN)] == []
+    assert_unchanged(aws, empty)
