@@ -98,6 +98,8 @@ def test_persistent_emulator_is_found_again_and_stopped(tmp_path, monkeypatch):
         ("http://localhost:1", True),
         ("https://10.0.0.1", False),
         ("https://s3.aws", False),
+        ("http://[::1]:4566", True),
+        ("http://127.attacker.example:4566", False),  # a name, not an address on this machine
     ],
 )
 def test_loopback_detection(url, loopback):
@@ -106,3 +108,22 @@ def test_loopback_detection(url, loopback):
 
 def _creds() -> dict:
     return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def test_a_deleted_nat_gateway_takes_its_interface_and_frees_its_address(emulator):
+    """emulator._patch_nat_gateway_release: moto 5.2 keeps both for ever; AWS does not."""
+    ec2 = boto3.client("ec2", region_name="ap-northeast-2", endpoint_url=emulator.url, **_creds())
+    vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.99.0.0/24")["Subnet"]["SubnetId"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
+    in_subnet = [{"Name": "subnet-id", "Values": [subnet]}]
+    assert len(ec2.describe_network_interfaces(Filters=in_subnet)["NetworkInterfaces"]) == 1
+
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    assert ec2.describe_network_interfaces(Filters=in_subnet)["NetworkInterfaces"] == []
+    (address,) = ec2.describe_addresses(AllocationIds=[allocation])["Addresses"]
+    assert not address.get("AssociationId") and not address.get("NetworkInterfaceId")
+    ec2.release_address(AllocationId=allocation)
+    ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)
