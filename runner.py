@@ -121,8 +121,28 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
 
     sub.add_parser("deploy", parents=[common], help="create or converge the stack; a second run reports changed=0")
-    sub.add_parser("plan", parents=[common], help="check and diff mode: show what deploy would change, change nothing")
-    sub.add_parser("destroy", parents=[common], help="remove every resource the stack owns, in reverse order")
+    plan = sub.add_parser(
+        "plan", parents=[common], help="check and diff mode: show what deploy would change, change nothing"
+    )
+    plan.add_argument(
+        "--destroy", action="store_true", help="show what destroy would delete, layer by layer, and what blocks it"
+    )
+    plan.add_argument("--delete-data", action="store_true", help="with --destroy: plan destroy --delete-data")
+    destroy = sub.add_parser(
+        "destroy",
+        parents=[common],
+        help="remove every resource the stack owns, in reverse order; outside local, after a teardown plan "
+        "that finds every blocker first",
+    )
+    destroy.add_argument(
+        "--confirm", metavar="ENV", help="required outside local: the environment's name, e.g. --confirm prod"
+    )
+    destroy.add_argument(
+        "--delete-data",
+        action="store_true",
+        help="also delete user data: the site bucket's files and the database (a final snapshot is kept "
+        "where rds_final_snapshot is on); without it a stack holding data is refused",
+    )
     sub.add_parser("outputs", parents=[common], help="read the stack's endpoints and ids from AWS, change nothing")
     sub.add_parser(
         "verify",
@@ -168,6 +188,7 @@ class LayerResult:
     hosts: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
     duration_s: float = 0.0
+    failures: list[str] = field(default_factory=list)
 
 
 class Progress:
@@ -181,6 +202,7 @@ class Progress:
         self.show_diff = show_diff
         self.started: dict[str, float] = {}
         self.diffs: dict[str, list[str]] = {}
+        self.failures: list[str] = []
 
     def __call__(self, event: dict) -> bool:
         kind = event.get("event", "")
@@ -200,7 +222,8 @@ class Progress:
             took = time.monotonic() - self.started.get(data.get("task_uuid", ""), time.monotonic())
             line = f"[{self.layer}] {word:<8} {data.get('task', '')} ({took:.1f}s)"
             if word in {"FAILED", "UNREACHABLE"}:
-                line += f"\n    {_failure_message(res)}"
+                self.failures.append(_failure_message(res))
+                line += f"\n    {self.failures[-1]}"
             elif word == "changed" and self.show_diff:
                 line += "".join(self.diffs.pop(data.get("task_uuid", ""), []))
             self.say(line)
@@ -333,13 +356,20 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
         for label in ("ok", "changed", "failed", "skipped", "unreachable"):
             host_counts.setdefault(label, 0)
     result.outputs = getattr(progress, "artifact_data", {}) or {}
+    result.failures = progress.failures
     return result
 
 
-def run_stages(layers: list[str], args, target: Target, *, reverse: bool, state: str, cmdline: str, playbook_of):
+def run_stages(
+    layers: list[str], args, target: Target, *, reverse: bool, state: str, cmdline: str, keep_going: bool = False
+):
+    """Runs the stages in order (reversed to destroy); a failed stage stops the run unless
+    `keep_going` (a teardown plan looks for every blocker in every layer)."""
     stages = [[layer for layer in stage if layer in layers] for stage in STAGES]
     stages = [stage for stage in (reversed(stages) if reverse else stages) if stage]
     extravars = {**parse_extra_vars(args.extra_vars), "webstack_state": state}
+    if state == "absent" and getattr(args, "delete_data", False):
+        extravars["webstack_delete_data"] = True
     results: list[LayerResult] = []
     for stage in stages:
         with_threads: list[tuple[threading.Thread, list]] = []
@@ -348,7 +378,7 @@ def run_stages(layers: list[str], args, target: Target, *, reverse: bool, state:
 
             def work(layer=layer, box=box):
                 try:
-                    box.append(run_layer(layer, playbook_of(layer), args, target, extravars, cmdline))
+                    box.append(run_layer(layer, PLAYBOOKS / f"{layer}.yml", args, target, extravars, cmdline))
                 except Exception as exc:  # a layer that could not run is a failed layer, not a lost one
                     Progress(layer, verbose=False).say(f"[{layer}] could not run: {type(exc).__name__}: {exc}")
                     box.append(LayerResult(layer=layer, status="error", rc=1))
@@ -359,7 +389,7 @@ def run_stages(layers: list[str], args, target: Target, *, reverse: bool, state:
         for thread, box in with_threads:
             thread.join()
             results.extend(box)
-        if any(r.rc != 0 for r in results):
+        if any(r.rc != 0 for r in results) and not keep_going:
             break  # a later stage depends on this one
     return results
 
@@ -514,14 +544,50 @@ def command_emulator(action: str) -> int:
     return 0 if emu else 3
 
 
+def confirmed(args) -> bool:
+    """Outside local, destroy needs the environment's name: --confirm ENV, or typed on a terminal."""
+    if args.command != "destroy" or args.env in (LOCAL_ENV, args.confirm):
+        return True
+    if args.confirm is None and sys.stdin.isatty():
+        typed = input(f"Destroy the {args.env} stack? Type the environment's name ({args.env}) to confirm: ")
+        return typed.strip() == args.env
+    return False
+
+
+def guarded_destroy(layers: list[str], args, target: Target) -> tuple[list[LayerResult], list[str]]:
+    """The teardown plan first (check mode, every layer, nothing deleted); any blocker in any layer
+    refuses the whole destroy before the first deletion. Returns the results and the blockers."""
+    say = Progress("destroy", verbose=False).say
+    say("webstack: teardown plan (check mode, deletes nothing): what destroy removes, layer by layer")
+    plan = run_stages(layers, args, target, reverse=True, state="absent", cmdline="--check --diff", keep_going=True)
+    blockers = [f"[{r.layer}] {message}" for r in plan for message in r.failures]
+    blockers += [f"[{r.layer}] the layer could not be planned (rc={r.rc})" for r in plan if r.rc and not r.failures]
+    if blockers:
+        say("webstack: destroy refused before deleting anything. Blockers:")
+        for blocker in blockers:
+            say(f"  - {blocker}")
+        return plan, blockers
+    say("webstack: no blocker: destroying")
+    return run_stages(layers, args, target, reverse=True, state="absent", cmdline=""), []
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "emulator":
         return command_emulator(args.action)
+    if not confirmed(args):
+        given = f" (got --confirm {args.confirm})" if args.confirm else ""
+        print(
+            f"webstack: --confirm: destroying {args.env} needs a confirmation naming the environment: "
+            f"--confirm {args.env}{given}. Nothing was deleted.",
+            file=sys.stderr,
+        )
+        return 2
 
     layers = parse_layers(args.layers)
     started = time.monotonic()
     command = args.command
+    blockers: list[str] = []
     try:
         with aws_target(args) as target:
             if command == "verify":
@@ -534,17 +600,22 @@ def main(argv: list[str] | None = None) -> int:
             elif command in {"publish", "rollback"}:
                 extravars = {**parse_extra_vars(args.extra_vars), **release_vars(args)}
                 results = [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")]
+            elif command == "destroy" and args.env != LOCAL_ENV:
+                results, blockers = guarded_destroy(layers, args, target)
             else:
+                tear_down = command == "destroy" or getattr(args, "destroy", False)
                 results = run_stages(
                     layers,
                     args,
                     target,
-                    reverse=command == "destroy",
-                    state="absent" if command == "destroy" else "present",
+                    reverse=tear_down,
+                    state="absent" if tear_down else "present",
                     cmdline="--check --diff" if command == "plan" else "",
-                    playbook_of=lambda layer: PLAYBOOKS / f"{layer}.yml",
+                    keep_going=command == "plan" and tear_down,
                 )
             summary = summarize(command, args, target, results, started)
+            if blockers:
+                summary.update(status="refused", rc=summary["rc"] or 1, blockers=blockers)
     except EmulatorError as exc:
         print(f"webstack: {exc}", file=sys.stderr)
         return 1
@@ -554,6 +625,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if command in {"deploy", "outputs", "publish", "rollback"}:
         print_outputs(summary["outputs"])
+    snapshot = summary["outputs"].get("rds", {}).get("final_snapshot_id") if command == "destroy" else None
+    if snapshot:
+        print(f"\nKept: the database's final snapshot {snapshot}", file=sys.stderr)
     write_summary(args, summary)
     return 0 if summary["status"] == "successful" else (summary["rc"] or 1)
 

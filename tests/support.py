@@ -23,8 +23,16 @@ class Stack:
         self.output: list[str] = []  # everything every run printed, stdout and stderr, for secret scans
 
     def run(
-        self, command: str, *, layers: str | None = None, extra: dict | None = None, tags=None, env: str = "local"
+        self,
+        command: str,
+        *,
+        layers: str | None = None,
+        extra: dict | None = None,
+        tags=None,
+        env: str = "local",
+        **switches: bool,
     ) -> dict:
+        """runner.py COMMAND against the test server; `switches` are flags: delete_data=True -> --delete-data."""
         self.count += 1
         summary_file = self.tmp / f"{self.count:02d}-{command}.json"
         argv = [command, "--env", env, "--endpoint-url", self.emulator.url, "--summary-file", str(summary_file)]
@@ -34,6 +42,9 @@ class Stack:
             argv += ["--tags", tags]
         if extra:
             argv += ["--extra-vars", json.dumps(extra)]
+        if command == "destroy" and env != "local":
+            argv += ["--confirm", env]
+        argv += [f"--{name.replace('_', '-')}" for name, on in switches.items() if on]
         out, err = _Tee(sys.stdout), _Tee(sys.stderr)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = runner.main(argv)
@@ -96,14 +107,14 @@ def identity_tags(project: str, environment: str = "local") -> list[dict]:
     ]
 
 
-def make_network(aws, project: str, cidr: str = "10.60.0.0/16") -> dict:
+def make_network(aws, project: str, cidr: str = "10.60.0.0/16", environment: str = "local") -> dict:
     """A network shaped and tagged like the network role's, made with boto3 in milliseconds, for
     tests of the layers above it. Returns the same ids the network role publishes."""
     ec2 = aws("ec2")
     base = ".".join(cidr.split(".")[:2])
 
     def tagged(kind: str, name: str, **extra) -> list[dict]:
-        tags = [*identity_tags(project), {"Key": "Name", "Value": f"{project}-local-{name}"}]
+        tags = [*identity_tags(project, environment), {"Key": "Name", "Value": f"{project}-{environment}-{name}"}]
         tags += [{"Key": k, "Value": v} for k, v in extra.items()]
         return [{"ResourceType": kind, "Tags": tags}]
 
@@ -122,7 +133,7 @@ def make_network(aws, project: str, cidr: str = "10.60.0.0/16") -> dict:
     groups = {}
     for tier in ("alb", "app", "db"):
         groups[tier] = ec2.create_security_group(
-            GroupName=f"{project}-local-{tier}",
+            GroupName=f"{project}-{environment}-{tier}",
             Description=f"{tier} group",
             VpcId=vpc_id,
             TagSpecifications=tagged("security-group", tier, Tier=tier),
