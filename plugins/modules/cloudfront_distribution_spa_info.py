@@ -52,6 +52,10 @@ distribution:
     hosted_zone_id:
       description: Always Z2FDTNDATAQYW2.
       type: str
+    aliases:
+      description: The alternate domain names it answers for, in its configuration's order.
+      type: list
+      elements: str
     status:
       description: C(InProgress) or C(Deployed).
       type: str
@@ -94,6 +98,7 @@ def main():
                 "arn": found["ARN"],
                 "domain_name": found["DomainName"],
                 "hosted_zone_id": cf.CLOUDFRONT_HOSTED_ZONE_ID,
+                "aliases": (found.get("Aliases") or {}).get("Items") or [],
                 "status": found.get("Status"),
                 "enabled": found.get("Enabled"),
                 "tags": found.get("Tags") or {},
