@@ -360,13 +360,11 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
     return result
 
 
-def run_stages(
-    layers: list[str], args, target: Target, *, reverse: bool, state: str, cmdline: str, keep_going: bool = False
-):
-    """Runs the stages in order (reversed to destroy); a failed stage stops the run unless
+def run_stages(layers: list[str], args, target: Target, *, state: str, cmdline: str, keep_going: bool = False):
+    """Runs the stages in order, reversed for state absent; a failed stage stops the run unless
     `keep_going` (a teardown plan looks for every blocker in every layer)."""
     stages = [[layer for layer in stage if layer in layers] for stage in STAGES]
-    stages = [stage for stage in (reversed(stages) if reverse else stages) if stage]
+    stages = [stage for stage in (reversed(stages) if state == "absent" else stages) if stage]
     extravars = {**parse_extra_vars(args.extra_vars), "webstack_state": state}
     if state == "absent" and getattr(args, "delete_data", False):
         extravars["webstack_delete_data"] = True
@@ -559,7 +557,7 @@ def guarded_destroy(layers: list[str], args, target: Target) -> tuple[list[Layer
     refuses the whole destroy before the first deletion. Returns the results and the blockers."""
     say = Progress("destroy", verbose=False).say
     say("webstack: teardown plan (check mode, deletes nothing): what destroy removes, layer by layer")
-    plan = run_stages(layers, args, target, reverse=True, state="absent", cmdline="--check --diff", keep_going=True)
+    plan = run_stages(layers, args, target, state="absent", cmdline="--check --diff", keep_going=True)
     blockers = [f"[{r.layer}] {message}" for r in plan for message in r.failures]
     blockers += [f"[{r.layer}] the layer could not be planned (rc={r.rc})" for r in plan if r.rc and not r.failures]
     if blockers:
@@ -568,7 +566,7 @@ def guarded_destroy(layers: list[str], args, target: Target) -> tuple[list[Layer
             say(f"  - {blocker}")
         return plan, blockers
     say("webstack: no blocker: destroying")
-    return run_stages(layers, args, target, reverse=True, state="absent", cmdline=""), []
+    return run_stages(layers, args, target, state="absent", cmdline=""), []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -608,7 +606,6 @@ def main(argv: list[str] | None = None) -> int:
                     layers,
                     args,
                     target,
-                    reverse=tear_down,
                     state="absent" if tear_down else "present",
                     cmdline="--check --diff" if command == "plan" else "",
                     keep_going=command == "plan" and tear_down,

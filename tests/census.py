@@ -9,7 +9,7 @@ before and after a command shows what the command created, deleted or modified.
 
     before = capture(aws)
     ... run something ...
-    assert capture(aws).diff(before).empty, capture(aws).diff(before)
+    assert_unchanged(aws, before)      # tests.support: fails with the diff, field by field
 
 Resources AWS keeps visible for a while after deletion (terminated instances, deleted NAT
 gateways) count as gone, as they do for a user.
@@ -320,9 +320,6 @@ class Snapshot:
         """How many of each resource type, per region: {"ap-northeast-2/ec2:vpc": 2, ...}."""
         return {kind: len(items) for kind, items in sorted(self.resources.items()) if items}
 
-    def ids(self, kind: str) -> set[str]:
-        return {ident for key, items in self.resources.items() if key.endswith(f"/{kind}") for ident in items}
-
     def diff(self, before: Snapshot) -> Diff:
         """What happened between `before` and this snapshot."""
         result = Diff()
@@ -335,9 +332,6 @@ class Snapshot:
             if changed := sorted(i for i in set(now) & set(then) if now[i] != then[i]):
                 result.changed[kind] = [f"{i} ({_changed_fields(then[i], now[i])})" for i in changed]
         return result
-
-    def describe(self, kind: str, ident: str) -> dict:
-        return json.loads(self.resources[kind][ident])
 
 
 def _changed_fields(before: str, after: str) -> str:
