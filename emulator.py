@@ -69,6 +69,19 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def answers(url: str, timeout: float = 3.0) -> bool:
+    """Whether anything accepts a TCP connection at the URL's host and port."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _die_with_parent() -> None:
     """Runs in the child before exec: ask the kernel to SIGTERM it when the parent dies."""
     try:

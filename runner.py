@@ -13,6 +13,7 @@ import contextlib
 import difflib
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from emulator import FAKE_CREDENTIALS, Emulator, EmulatorError, is_loopback_url
+from emulator import FAKE_CREDENTIALS, Emulator, EmulatorError, answers, is_loopback_url
 
 REPO = Path(__file__).resolve().parent
 PLAYBOOKS = REPO / "playbooks"
@@ -34,6 +35,10 @@ STATE_DIR = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "
 # certificates (hosted zone, ACM requests, DNS validation) are issued while the network is built.
 STAGES: list[list[str]] = [["network", "certificates"], ["backend", "frontend"], ["dns"]]
 LOCAL_ENV = "local"
+# The same line as playbooks/tasks/preflight.yml's endpoint check.
+NO_ANSWER = (
+    "AWS_ENDPOINT_URL: nothing answers at {url}; start the emulator (python runner.py emulator start) or fix the URL"
+)
 DEMO_BUILD = REPO / "demo" / "spa" / "dist"
 
 
@@ -55,25 +60,61 @@ def available_layers() -> list[str]:
 
 
 # -- argument parsing ----------------------------------------------------------------------------
+class UsageError(Exception):
+    """Bad command-line input: one line on stderr and exit code 2, before any AWS call."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+class VarsLoader(yaml.SafeLoader):
+    """YAML as Ansible writes it: a `!vault` value stays opaque here (ansible-playbook decrypts it)."""
+
+
+VarsLoader.add_constructor("!vault", lambda loader, node: "<vault-encrypted>")
+VarsLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
 def parse_extra_vars(values: list[str]) -> dict:
-    """Accept what ansible-playbook's -e accepts: key=value pairs, JSON/YAML mappings, @file."""
+    """Accept what ansible-playbook's -e accepts: key=value pairs (shell quoting), JSON/YAML
+    mappings, @file. Anything else is a UsageError naming the value and the problem."""
     merged: dict = {}
     for value in values or []:
         if value.startswith("@"):
-            loaded = yaml.safe_load(Path(value[1:]).read_text())
-        elif value.lstrip().startswith("{"):
-            loaded = yaml.safe_load(value)
+            try:
+                loaded = yaml.load(Path(value[1:]).read_text(), Loader=VarsLoader)
+            except OSError as exc:
+                raise UsageError(f"--extra-vars: cannot read {value[1:]}: {exc.strerror}") from None
+            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                raise UsageError(f"--extra-vars: {value[1:]} is not YAML: {_one_line(exc)}") from None
+        elif value.lstrip().startswith(("{", "[")):
+            try:
+                loaded = yaml.load(value, Loader=VarsLoader)
+            except yaml.YAMLError as exc:
+                raise UsageError(f"--extra-vars: {value!r} is not valid JSON/YAML: {_one_line(exc)}") from None
         else:
+            try:
+                pairs = shlex.split(value)
+            except ValueError as exc:
+                raise UsageError(f"--extra-vars: {value!r}: {exc}") from None
             loaded = {}
-            for pair in value.split():
+            for pair in pairs:
                 key, sep, val = pair.partition("=")
                 if not sep or not key:
-                    raise SystemExit(f"--extra-vars: expected key=value, JSON or @file, got {pair!r}")
+                    raise UsageError(f"--extra-vars: expected key=value, JSON or @file, got {pair!r}")
                 loaded[key] = val
         if not isinstance(loaded, dict):
-            raise SystemExit(f"--extra-vars: {value!r} is not a mapping")
+            raise UsageError(f"--extra-vars: {value!r} is not a mapping of variable names to values")
         merged.update(loaded)
     return merged
+
+
+def _one_line(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    return f"{getattr(exc, 'problem', None) or exc}{where}".replace("\n", " ")
 
 
 def parse_layers(value: str | None) -> list[str]:
@@ -83,12 +124,46 @@ def parse_layers(value: str | None) -> list[str]:
     wanted = [item.strip() for item in value.split(",") if item.strip()]
     unknown = [item for item in wanted if item not in known]
     if unknown:
-        raise SystemExit(f"--layers: unknown layer(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+        raise UsageError(f"--layers: unknown layer(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     return [layer for layer in known if layer in wanted]
 
 
+def known_tags() -> set[str]:
+    """Every tag a playbook or role task carries, and Ansible's special ones."""
+    tags = {"all", "always", "never", "tagged", "untagged"}
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            value = node.get("tags")
+            if isinstance(value, str) and "{{" not in value:
+                tags.update(item.strip() for item in value.split(","))
+            elif isinstance(value, list):
+                tags.update(str(item) for item in value)
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    for path in [*PLAYBOOKS.rglob("*.yml"), *REPO.glob("roles/*/tasks/*.yml")]:
+        walk(yaml.load(path.read_text(), Loader=VarsLoader))
+    return tags
+
+
+def parse_tags(value: str | None) -> str | None:
+    if not value:
+        return None
+    wanted = [item.strip() for item in value.split(",") if item.strip()]
+    known = known_tags()
+    unknown = [item for item in wanted if item not in known]
+    if unknown:
+        choices = ", ".join(sorted(known - {"all", "always", "never", "tagged", "untagged"}))
+        raise UsageError(f"--tags: unknown tag(s) {', '.join(unknown)}; choose from {choices}")
+    return ",".join(wanted)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="runner.py",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -115,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="VARS",
-        help="extra variables as key=value, JSON/YAML or @file (repeatable)",
+        help="extra variables as key=value, JSON/YAML or @file (repeatable; files go to ansible-playbook as "
+        "they are, so they may hold !vault values; inline values take precedence over files)",
+    )
+    common.add_argument(
+        "--vault-password-file", type=Path, metavar="FILE", help="decrypts the !vault values of -e @file"
     )
     common.add_argument("--summary-file", type=Path, help="where to write the JSON summary")
     common.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
@@ -327,7 +406,7 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                 "ANSIBLE_NOCOLOR": "1",
             },
-            cmdline=cmdline or None,
+            cmdline=shlex.join([*shlex.split(cmdline), *args.ansible_args]) or None,
             tags=args.tags or None,
             quiet=True,
             event_handler=progress,
@@ -365,7 +444,7 @@ def run_stages(layers: list[str], args, target: Target, *, state: str, cmdline: 
     `keep_going` (a teardown plan looks for every blocker in every layer)."""
     stages = [[layer for layer in stage if layer in layers] for stage in STAGES]
     stages = [stage for stage in (reversed(stages) if state == "absent" else stages) if stage]
-    extravars = {**parse_extra_vars(args.extra_vars), "webstack_state": state}
+    extravars = {**args.inline_vars, "webstack_state": state}
     if state == "absent" and getattr(args, "delete_data", False):
         extravars["webstack_delete_data"] = True
     results: list[LayerResult] = []
@@ -458,16 +537,16 @@ def release_vars(args) -> dict:
         return values
     build_dir = args.build_dir or (DEMO_BUILD if args.env == LOCAL_ENV else None)
     if build_dir is None:
-        raise SystemExit("publish: --build-dir is required outside the local environment (the `npm run build` output)")
+        raise UsageError("--build-dir: required outside the local environment (the `npm run build` output)")
     if not (build_dir / "index.html").is_file():
-        raise SystemExit(f"publish: --build-dir {build_dir} has no index.html; point it at the `npm run build` output")
+        raise UsageError(f"--build-dir: {build_dir} has no index.html; point it at the `npm run build` output")
     values["static_site_build_dir"] = str(build_dir.resolve())
     if args.keep_releases is not None:
         values["static_site_keep_releases"] = args.keep_releases
     return values
 
 
-def stack_settings(env: str, extra_vars: list[str]) -> dict:
+def stack_settings(env: str, extra_vars: dict) -> dict:
     """The handful of plain settings verify needs, with Ansible's precedence for this layout:
     group_vars/all, then the environment's inventory group_vars, then --extra-vars."""
     settings: dict = {}
@@ -475,7 +554,7 @@ def stack_settings(env: str, extra_vars: list[str]) -> dict:
     sources += sorted((INVENTORIES / env / "group_vars").glob("*.yml"))
     for source in sources:
         settings.update(yaml.safe_load(source.read_text()) or {})
-    settings.update(parse_extra_vars(extra_vars))
+    settings.update(extra_vars)
     return settings
 
 
@@ -484,7 +563,11 @@ def command_verify(args, target: Target, layers: list[str]) -> int:
 
     import webstack_verify
 
-    settings = stack_settings(args.env, args.extra_vars)
+    endpoint = target.env.get("AWS_ENDPOINT_URL")
+    if endpoint and not answers(endpoint):
+        print(f"webstack: {NO_ANSWER.format(url=endpoint)}", file=sys.stderr)
+        return 2
+    settings = stack_settings(args.env, args.vars)
     region = settings["webstack_region"]
     session = boto3.session.Session(
         aws_access_key_id=target.env.get("AWS_ACCESS_KEY_ID"),
@@ -569,20 +652,41 @@ def guarded_destroy(layers: list[str], args, target: Target) -> tuple[list[Layer
     return run_stages(layers, args, target, state="absent", cmdline=""), []
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None):
+    """Everything the command line says, checked before the emulator starts or AWS is called."""
     args = build_parser().parse_args(argv)
     if args.command == "emulator":
-        return command_emulator(args.action)
+        return args, []
+    layers = parse_layers(args.layers)
+    args.tags = parse_tags(args.tags)
+    args.vars = parse_extra_vars(args.extra_vars)
+    # Files go to ansible-playbook as they are (it decrypts !vault values); the rest as parsed.
+    args.inline_vars = parse_extra_vars([value for value in args.extra_vars if not value.startswith("@")])
+    args.ansible_args = [f"-e@{Path(value[1:]).resolve()}" for value in args.extra_vars if value.startswith("@")]
+    if args.vault_password_file:
+        if not os.access(args.vault_password_file, os.R_OK):
+            raise UsageError(f"--vault-password-file: cannot read {args.vault_password_file}")
+        args.ansible_args.append(f"--vault-password-file={args.vault_password_file.resolve()}")
+    if args.command in {"publish", "rollback"}:
+        release_vars(args)
     if not confirmed(args):
         given = f" (got --confirm {args.confirm})" if args.confirm else ""
-        print(
-            f"webstack: --confirm: destroying {args.env} needs a confirmation naming the environment: "
-            f"--confirm {args.env}{given}. Nothing was deleted.",
-            file=sys.stderr,
+        raise UsageError(
+            f"--confirm: destroying {args.env} needs a confirmation naming the environment: "
+            f"--confirm {args.env}{given}. Nothing was deleted."
         )
-        return 2
+    return args, layers
 
-    layers = parse_layers(args.layers)
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args, layers = parse_arguments(argv)
+    except UsageError as exc:
+        print(f"webstack: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "emulator":
+        return command_emulator(args.action)
+
     started = time.monotonic()
     command = args.command
     blockers: list[str] = []
@@ -593,10 +697,10 @@ def main(argv: list[str] | None = None) -> int:
             scope = f" ({', '.join(layers)})" if command in {"deploy", "plan", "destroy", "verify"} else ""
             print(f"webstack: {command} {args.env}{scope} -> {target.label}", file=sys.stderr)
             if command == "outputs":
-                extravars = parse_extra_vars(args.extra_vars)
+                extravars = args.inline_vars
                 results = [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, extravars, "")]
             elif command in {"publish", "rollback"}:
-                extravars = {**parse_extra_vars(args.extra_vars), **release_vars(args)}
+                extravars = {**args.inline_vars, **release_vars(args)}
                 results = [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")]
             elif command == "destroy" and args.env != LOCAL_ENV:
                 results, blockers = guarded_destroy(layers, args, target)

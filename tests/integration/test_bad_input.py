@@ -619,6 +619,7 @@ CASES: list[Case] = [
 ]
 
 ROLES = ("network", "certificate", "load_balancer", "rds", "autoscaling", "static_site", "cdn", "dns")
+PREFLIGHT = "preflight"
 
 
 def closed_port() -> int:
@@ -629,8 +630,8 @@ def closed_port() -> int:
 
 
 def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:
-    """One play: the preflight a real run does, then one block per case including the role's
-    `validate` entry point with the case's variables; the rescue records what failed."""
+    """One play: one block per case including the role's `validate` entry point with the case's
+    variables, then one with the preflight a real run does; the rescue records what failed."""
     record = "{{ webstack_bad_input | combine({webstack_bad_input_case: %s}) }}"
     failed_messages = (
         "{{ ansible_failed_result.argument_errors if ansible_failed_result.argument_errors is defined"
@@ -638,24 +639,37 @@ def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:
         " | map(attribute='msg') | list if ansible_failed_result.results is defined"
         " else [ansible_failed_result.msg]) }}"
     )
-    tasks: list[dict] = [
-        {
-            "name": "Check the target before any AWS call",
-            "ansible.builtin.import_tasks": str(REPO / "playbooks/tasks/preflight.yml"),
-        },
-        {"name": "Start with no results", "ansible.builtin.set_fact": {"webstack_bad_input": {}}},
+    tasks: list[dict] = [{"name": "Start with no results", "ansible.builtin.set_fact": {"webstack_bad_input": {}}}]
+    # Each role's checks, then (as the last case) the playbooks' preflight, whose endpoint check
+    # must refuse the closed port.
+    steps = [
+        (
+            case.id,
+            {
+                "name": f"Check {case.role}",
+                "ansible.builtin.include_role": {"name": f"webstack.aws.{case.role}", "tasks_from": "validate"},
+                "vars": case.vars,
+            },
+        )
+        for case in cases
     ]
-    for case in cases:
+    steps.append(
+        (
+            PREFLIGHT,
+            {
+                "name": "Check the target before any AWS call",
+                "ansible.builtin.include_tasks": str(REPO / "playbooks/tasks/preflight.yml"),
+                "vars": {"webstack_preflight_roles": list(ROLES)},
+            },
+        )
+    )
+    for case_id, step in steps:
         tasks.append(
             {
-                "name": f"Case {case.id}",
-                "vars": {"webstack_bad_input_case": case.id},
+                "name": f"Case {case_id}",
+                "vars": {"webstack_bad_input_case": case_id},
                 "block": [
-                    {
-                        "name": f"Check {case.role}",
-                        "ansible.builtin.include_role": {"name": f"webstack.aws.{case.role}", "tasks_from": "validate"},
-                        "vars": case.vars,
-                    },
+                    step,
                     {
                         "name": "Record that nothing failed",
                         "ansible.builtin.set_fact": {"webstack_bad_input": record % "{'failed': false}"},
@@ -726,8 +740,16 @@ def test_the_table_covers_every_role_with_several_cases():
 
 def test_the_bulk_run_loads_the_project_defaults_and_makes_no_aws_call(bulk):
     results, output = bulk
-    assert set(results) == {case.id for case in CASES}
+    assert set(results) == {case.id for case in CASES} | {PREFLIGHT}
     assert not any(text in output for text in CONNECTION_ERRORS)
+
+
+def test_the_preflight_passes_the_defaults_then_names_an_endpoint_that_does_not_answer(bulk):
+    results, _ = bulk
+    assert results[PREFLIGHT]["task"] == "Check that the AWS endpoint answers", results[PREFLIGHT]
+    (message,) = results[PREFLIGHT]["messages"]
+    before, after = runner.NO_ANSWER.split("{url}")
+    assert message.startswith(f"{before}http://127.0.0.1:") and message.endswith(after), message
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -801,6 +823,17 @@ def test_runner_stops_a_layer_on_bad_input_before_any_aws_call(tmp_path, capsys,
     # Every task that ran was a check: nothing that calls AWS.
     tasks = [ln for ln in err.splitlines() if ln.startswith(f"[{layer}] ")]
     assert tasks and all(CHECK_TASK.match(ln) for ln in tasks), err
+
+
+def test_runner_names_an_endpoint_that_does_not_answer_in_one_line(tmp_path, capsys):
+    rc, summary = deploy(tmp_path, "network", {})
+    err = capsys.readouterr().err
+    assert rc == 2 and summary["status"] == "failed", err
+    (failure,) = [i for i, ln in enumerate(err.splitlines()) if ln.startswith("[network] FAILED")]
+    assert err.splitlines()[failure].startswith("[network] FAILED   Check that the AWS endpoint answers"), err
+    endpoint = re.search(r"-> (http://127\.0\.0\.1:\d+)", err).group(1)
+    assert err.splitlines()[failure + 1] == f"    {runner.NO_ANSWER.format(url=endpoint)}", err
+    assert not any(text in err for text in CONNECTION_ERRORS), err
 
 
 def test_runner_never_shows_a_bad_master_password(tmp_path, capsys):

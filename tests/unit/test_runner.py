@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -16,9 +17,16 @@ def test_extra_vars_accept_pairs_json_and_files(tmp_path):
     assert merged == {"a": "1", "b": "two", "c": [1, 2], "from_file": 1, "shared": "file"}
 
 
+def test_extra_vars_keep_quoted_values_and_leave_vault_values_to_ansible(tmp_path):
+    vars_file = tmp_path / "secret.yml"
+    vars_file.write_text("rds_master_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nname: plain\n")
+    merged = runner.parse_extra_vars(["greeting='hello world' b=2", f"@{vars_file}"])
+    assert merged == {"greeting": "hello world", "b": "2", "rds_master_password": "<vault-encrypted>", "name": "plain"}
+
+
 @pytest.mark.parametrize("bad", ["novalue", "=x", "[1, 2]"])
 def test_extra_vars_reject_what_is_not_a_mapping(bad):
-    with pytest.raises(SystemExit, match="--extra-vars"):
+    with pytest.raises(runner.UsageError, match="--extra-vars"):
         runner.parse_extra_vars([bad])
 
 
@@ -27,7 +35,7 @@ def test_layers_keep_deploy_order_and_reject_unknown_names():
     assert known[0] == "network"
     assert runner.parse_layers(None) == known
     assert runner.parse_layers(f"{known[-1]},network") == ["network", known[-1]]
-    with pytest.raises(SystemExit, match="unknown layer"):
+    with pytest.raises(runner.UsageError, match="unknown layer"):
         runner.parse_layers("network,databse")
 
 
@@ -71,3 +79,86 @@ def test_failure_message_never_shows_censored_results():
     assert runner._failure_message({"censored": "the output has been hidden", "msg": "secret"}) == (
         "the output has been hidden"
     )
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+NOT_YAML = "{bad json"
+USAGE_ERRORS = [
+    (
+        ["deploy", "-e", NOT_YAML],
+        "--extra-vars: '{bad json' is not valid JSON/YAML: expected ',' or '}', but got "
+        "'<stream end>' (line 1, column 10)",
+    ),
+    (
+        ["deploy", "-e", "@/nonexistent/vars.yml"],
+        "--extra-vars: cannot read /nonexistent/vars.yml: No such file or directory",
+    ),
+    (["deploy", "-e", "[1, 2]"], "--extra-vars: '[1, 2]' is not a mapping of variable names to values"),
+    (["deploy", "-e", "novalue"], "--extra-vars: expected key=value, JSON or @file, got 'novalue'"),
+    (["deploy", "-e", 'a="unclosed'], "--extra-vars: 'a=\"unclosed': No closing quotation"),
+    (
+        ["plan", "--layers", "network,databse"],
+        "--layers: unknown layer(s) databse; choose from network, certificates, backend, frontend, dns",
+    ),
+    (
+        ["deploy", "--tags", "rds,nope"],
+        "--tags: unknown tag(s) nope; choose from autoscaling, cdn, certificate, dns, "
+        "load_balancer, network, rds, static_site",
+    ),
+    (
+        ["deploy", "--env", "staging"],
+        "argument --env: invalid choice: 'staging' (choose from 'dev', 'local', 'prod') (see runner.py deploy --help)",
+    ),
+    (["deploy", "--no-such-flag"], "unrecognized arguments: --no-such-flag (see runner.py --help)"),
+    (
+        ["publish", "--keep-releases", "three"],
+        "argument --keep-releases: invalid int value: 'three' (see runner.py publish --help)",
+    ),
+    (["publish", "--env", "dev"], "--build-dir: required outside the local environment (the `npm run build` output)"),
+    (["deploy", "--vault-password-file", "/nonexistent/pass"], "--vault-password-file: cannot read /nonexistent/pass"),
+    (
+        ["destroy", "--env", "prod"],
+        "--confirm: destroying prod needs a confirmation naming the environment: --confirm prod. Nothing was deleted.",
+    ),
+    (
+        ["destroy", "--env", "dev", "--confirm", "prod"],
+        "--confirm: destroying dev needs a confirmation naming the "
+        "environment: --confirm dev (got --confirm prod). Nothing was deleted.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "line"), USAGE_ERRORS, ids=[" ".join(case[0]) for case in USAGE_ERRORS])
+def test_usage_errors_are_one_line_and_exit_2_before_any_aws_call(capsys, argv, line):
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    assert runner.main([*argv, "--endpoint-url", endpoint]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", f"webstack: {line}\n")
+
+
+def test_a_build_dir_without_index_html_is_a_usage_error(capsys, tmp_path):
+    (tmp_path / "app.js").write_text("")
+    assert runner.main(["publish", "--build-dir", str(tmp_path), "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err == (
+        f"webstack: --build-dir: {tmp_path} has no index.html; point it at the `npm run build` output\n"
+    )
+
+
+def test_an_unreadable_or_broken_vars_file_is_a_usage_error(capsys, tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("a: [1,\n")
+    assert runner.main(["deploy", "-e", f"@{broken}", "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err.startswith(f"webstack: --extra-vars: {broken} is not YAML: ")
+    assert runner.main(["deploy", "-e", f"@{tmp_path}", "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err == f"webstack: --extra-vars: cannot read {tmp_path}: Is a directory\n"
+
+
+def test_verify_names_an_endpoint_that_does_not_answer(capsys):
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    assert runner.main(["verify", "--endpoint-url", endpoint]) == 2
+    assert capsys.readouterr().err == f"webstack: {runner.NO_ANSWER.format(url=endpoint)}\n"
