@@ -15,6 +15,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -40,6 +41,8 @@ NO_ANSWER = (
     "AWS_ENDPOINT_URL: nothing answers at {url}; start the emulator (python runner.py emulator start) or fix the URL"
 )
 DEMO_BUILD = REPO / "demo" / "spa" / "dist"
+# Set when the run is interrupted: every running ansible-runner job is cancelled.
+STOPPING = threading.Event()
 
 
 def mitogen_env() -> dict[str, str]:
@@ -405,7 +408,13 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
                 # The ansible-playbook of this interpreter's environment, even when it is not activated.
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                 "ANSIBLE_NOCOLOR": "1",
+                # plugins/callback/lifeline.py: the playbook ends when this process is gone.
+                "WEBSTACK_PARENT_PID": str(os.getpid()),
+                "ANSIBLE_CALLBACKS_ENABLED": ",".join(
+                    filter(None, [os.environ.get("ANSIBLE_CALLBACKS_ENABLED"), "webstack.aws.lifeline"])
+                ),
             },
+            cancel_callback=STOPPING.is_set,
             cmdline=shlex.join([*shlex.split(cmdline), *args.ansible_args]) or None,
             tags=args.tags or None,
             quiet=True,
@@ -413,7 +422,7 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
             rotate_artifacts=5,
             json_mode=False,
         )
-        if runner.rc != 0 and not runner.stats:
+        if runner.rc != 0 and not runner.stats and not STOPPING.is_set():
             # ansible-playbook did not get as far as a play (a syntax error, a missing file).
             progress.say(f"[{layer}] ansible-playbook failed (rc={runner.rc}):\n{runner.stdout.read()[-4000:]}")
     finally:
@@ -463,8 +472,15 @@ def run_stages(layers: list[str], args, target: Target, *, state: str, cmdline: 
             thread = threading.Thread(target=work, name=f"layer-{layer}")
             thread.start()
             with_threads.append((thread, box))
-        for thread, box in with_threads:
-            thread.join()
+        try:
+            for thread, _ in with_threads:
+                thread.join()
+        except KeyboardInterrupt:
+            STOPPING.set()  # ansible-runner's cancel_callback: each job's playbook is ended
+            for thread, _ in with_threads:
+                thread.join()
+            raise
+        for _, box in with_threads:
             results.extend(box)
         if any(r.rc != 0 for r in results) and not keep_going:
             break  # a later stage depends on this one
@@ -678,7 +694,43 @@ def parse_arguments(argv: list[str] | None):
     return args, layers
 
 
+def run_command(args, target: Target, layers: list[str]) -> tuple[list[LayerResult], list[str]]:
+    """The layer jobs of one command, and what refused it (a guarded destroy's blockers)."""
+    command = args.command
+    if command == "outputs":
+        return [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, args.inline_vars, "")], []
+    if command in {"publish", "rollback"}:
+        extravars = {**args.inline_vars, **release_vars(args)}
+        return [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")], []
+    if command == "destroy" and args.env != LOCAL_ENV:
+        return guarded_destroy(layers, args, target)
+    tear_down = command == "destroy" or getattr(args, "destroy", False)
+    results = run_stages(
+        layers,
+        args,
+        target,
+        state="absent" if tear_down else "present",
+        cmdline="--check --diff" if command == "plan" else "",
+        keep_going=command == "plan" and tear_down,
+    )
+    return results, []
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops a run as Ctrl-C does: jobs cancelled, emulator stopped
+
+
 def main(argv: list[str] | None = None) -> int:
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args, layers = parse_arguments(argv)
     except UsageError as exc:
@@ -689,31 +741,13 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     command = args.command
-    blockers: list[str] = []
     try:
         with aws_target(args) as target:
             if command == "verify":
                 return command_verify(args, target, layers)
-            scope = f" ({', '.join(layers)})" if command in {"deploy", "plan", "destroy", "verify"} else ""
+            scope = f" ({', '.join(layers)})" if command in {"deploy", "plan", "destroy"} else ""
             print(f"webstack: {command} {args.env}{scope} -> {target.label}", file=sys.stderr)
-            if command == "outputs":
-                extravars = args.inline_vars
-                results = [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, extravars, "")]
-            elif command in {"publish", "rollback"}:
-                extravars = {**args.inline_vars, **release_vars(args)}
-                results = [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")]
-            elif command == "destroy" and args.env != LOCAL_ENV:
-                results, blockers = guarded_destroy(layers, args, target)
-            else:
-                tear_down = command == "destroy" or getattr(args, "destroy", False)
-                results = run_stages(
-                    layers,
-                    args,
-                    target,
-                    state="absent" if tear_down else "present",
-                    cmdline="--check --diff" if command == "plan" else "",
-                    keep_going=command == "plan" and tear_down,
-                )
+            results, blockers = run_command(args, target, layers)
             summary = summarize(command, args, target, results, started)
             if blockers:
                 summary.update(status="refused", rc=summary["rc"] or 1, blockers=blockers)

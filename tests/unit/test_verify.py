@@ -34,6 +34,6 @@ def test_plan_diff_shows_only_what_changes():
 
 
 def test_stack_settings_follow_ansible_precedence():
-    settings = runner.stack_settings("prod", ["webstack_project=other"])
+    settings = runner.stack_settings("prod", runner.parse_extra_vars(["webstack_project=other"]))
     assert settings["webstack_environment"] == "prod"  # the inventory beats group_vars/all
     assert settings["webstack_project"] == "other"  # --extra-vars beat both
