@@ -19,9 +19,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,6 +217,14 @@ class Emulator:
         with urllib.request.urlopen(req, timeout=5):
             pass
 
+    def hold_releases(self, seconds: float) -> None:
+        """Make deleted load balancers and distributions hold their certificate, and deleted
+        distributions their Origin Access Control, for `seconds` (0: release at once)."""
+        body = json.dumps({"webstack": {"hold_releases_s": seconds}}).encode()
+        req = urllib.request.Request(f"{self.url}/moto-api/config", data=body, method="POST")
+        with urllib.request.urlopen(req, timeout=5):
+            pass
+
     def reset(self) -> None:
         req = urllib.request.Request(f"{self.url}/moto-api/reset", data=b"", method="POST")
         with urllib.request.urlopen(req, timeout=10):
@@ -258,11 +268,17 @@ def _patch_moto() -> None:
       the listener or its load balancer is deleted, so the certificate could never be deleted.
     * NAT gateways: moto keeps a deleted gateway's network interface (and its elastic IP's
       association) for ever; AWS removes the interface with the gateway and frees the address.
+    * Late releases (off unless switched on, see Emulator.hold_releases): AWS frees a certificate
+      some time after the load balancer or distribution that used it is deleted, and an Origin
+      Access Control after its distribution; until then DeleteCertificate answers
+      ResourceInUseException and DeleteOriginAccessControl OriginAccessControlInUse. moto frees
+      both at once and never refuses an in-use certificate.
     """
     _patch_cloudfront_origins()
     _patch_bucket_policy_conditions()
     _patch_certificate_release()
     _patch_nat_gateway_release()
+    _patch_late_releases()
 
 
 def _patch_cloudfront_origins() -> None:
@@ -279,14 +295,33 @@ def _patch_cloudfront_origins() -> None:
     models.Origin.__init__ = origin_init
 
 
-def _patch_certificate_release() -> None:
+# Seconds a deleted resource keeps holding what it used (0: released at once, as moto does).
+# Set at run time through moto's config API: {"webstack": {"hold_releases_s": N}}.
+_HOLD = {"seconds": 0.0}
+
+
+def _later(release: Callable[[], None]) -> None:
+    if _HOLD["seconds"] > 0:
+        timer = threading.Timer(_HOLD["seconds"], release)
+        timer.daemon = True
+        timer.start()
+    else:
+        release()
+
+
+def _certificate_release(account_id: str, arns: set[str]) -> None:
     from moto.acm.models import acm_backends
+
+    for backend in list(acm_backends[account_id].values()):
+        for bundle in backend._certificates.values():
+            bundle.in_use_by = [user for user in bundle.in_use_by if user not in arns]
+
+
+def _patch_certificate_release() -> None:
     from moto.elbv2 import models
 
     def release(account_id: str, arns: set[str]) -> None:
-        for backend in list(acm_backends[account_id].values()):
-            for bundle in backend._certificates.values():
-                bundle.in_use_by = [user for user in bundle.in_use_by if user not in arns]
+        _later(lambda: _certificate_release(account_id, arns))
 
     original_delete_listener = models.ELBv2Backend.delete_listener
     original_delete_load_balancer = models.ELBv2Backend.delete_load_balancer
@@ -306,6 +341,66 @@ def _patch_certificate_release() -> None:
     models.ELBv2Backend.delete_load_balancer = delete_load_balancer
 
 
+def _patch_late_releases() -> None:
+    from moto.acm.models import AWSCertificateManagerBackend, acm_backends
+    from moto.cloudfront.models import CloudFrontBackend
+    from moto.core.exceptions import ServiceException
+    from moto.moto_api._internal.models import MotoAPIBackend
+
+    class InUse(ServiceException):
+        """Defined here, not in moto: moto then serializes it with the called service's error model."""
+
+    held_controls: set[str] = set()
+
+    original_set_config, original_get_config = MotoAPIBackend.set_config, MotoAPIBackend.get_config
+
+    def set_config(self, config):
+        original_set_config(self, config)
+        if "webstack" in config:
+            _HOLD["seconds"] = float(config["webstack"].get("hold_releases_s", 0))
+
+    def get_config(self):
+        return {**original_get_config(self), "webstack": {"hold_releases_s": _HOLD["seconds"]}}
+
+    original_delete_certificate = AWSCertificateManagerBackend.delete_certificate
+
+    def delete_certificate(self, arn):
+        bundle = self._certificates.get(arn)
+        if bundle is not None and bundle.in_use_by:
+            raise InUse("ResourceInUseException", f"Certificate {arn} is in use.")
+        return original_delete_certificate(self, arn)
+
+    original_delete_distribution = CloudFrontBackend.delete_distribution
+    original_delete_control = CloudFrontBackend.delete_origin_access_control
+
+    def delete_distribution(self, distribution_id, if_match):
+        distribution = self.distributions.get(distribution_id)
+        original_delete_distribution(self, distribution_id, if_match)
+        if distribution is None or _HOLD["seconds"] <= 0:
+            return
+        controls = {getattr(o, "origin_access_control_id", "") for o in distribution.Origins["Items"]} - {""}
+        held_controls.update(controls)
+        _later(lambda: held_controls.difference_update(controls))
+        certificate = distribution.ViewerCertificate.acm_certificate_arn
+        for backend in list(acm_backends[self.account_id].values()):
+            if certificate in backend._certificates:
+                backend._certificates[certificate].in_use_by.append(distribution.arn)
+        _later(lambda: _certificate_release(self.account_id, {distribution.arn}))
+
+    def delete_origin_access_control(self, control_id):
+        if control_id in held_controls:
+            raise InUse(
+                "OriginAccessControlInUse",
+                "Cannot delete this origin access control because it's in use by one or more origins.",
+            )
+        return original_delete_control(self, control_id)
+
+    MotoAPIBackend.set_config, MotoAPIBackend.get_config = set_config, get_config
+    AWSCertificateManagerBackend.delete_certificate = delete_certificate
+    CloudFrontBackend.delete_distribution = delete_distribution
+    CloudFrontBackend.delete_origin_access_control = delete_origin_access_control
+
+
 def _patch_nat_gateway_release() -> None:
     from moto.ec2.models.nat_gateways import NatGatewayBackend
 
@@ -318,6 +413,7 @@ def _patch_nat_gateway_release() -> None:
             for address in self.addresses:
                 if address.eni is interface:
                     self.disassociate_address(address=address.public_ip)
+
             self.delete_network_interface(interface.id)
         return gateway
 

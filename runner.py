@@ -41,6 +41,16 @@ NO_ANSWER = (
     "AWS_ENDPOINT_URL: nothing answers at {url}; start the emulator (python runner.py emulator start) or fix the URL"
 )
 DEMO_BUILD = REPO / "demo" / "spa" / "dist"
+# Every AWS client of a run retries throttling, 5xx answers and dropped connections with jittered
+# backoff (botocore's standard mode); the playbooks give modules the same (webstack_aws_retries).
+RETRY_MODE, RETRY_ATTEMPTS = "standard", 10
+
+
+def retries() -> dict:
+    """botocore's `retries` config; a new dict each time (botocore rewrites the one it is given)."""
+    return {"mode": RETRY_MODE, "total_max_attempts": RETRY_ATTEMPTS}
+
+
 # Set when the run is interrupted: every running ansible-runner job is cancelled.
 STOPPING = threading.Event()
 
@@ -293,6 +303,11 @@ class Progress:
             self.started[data.get("task_uuid", "")] = time.monotonic()
         elif kind == "runner_on_file_diff" and self.show_diff:
             self.diffs.setdefault(data.get("task_uuid", ""), []).append(_render_diff(data.get("diff")))
+        elif kind == "runner_retry":
+            res = data.get("res", {})
+            holders = ", ".join(res.get("in_use_by") or []) or _failure_message(res)
+            attempt = f"attempt {res.get('attempts', '?')} of {res.get('retries', '?')}"
+            self.say(f"[{self.layer}] waiting  {data.get('task', '')}: {holders} ({attempt})")
         elif kind in {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}:
             res = data.get("res", {})
             if kind == "runner_on_ok":
@@ -402,6 +417,8 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
             inventory=str(INVENTORIES / args.env),
             extravars=extravars,
             envvars={
+                "AWS_RETRY_MODE": os.environ.get("AWS_RETRY_MODE", RETRY_MODE),
+                "AWS_MAX_ATTEMPTS": os.environ.get("AWS_MAX_ATTEMPTS", str(RETRY_ATTEMPTS)),
                 **target.env,
                 **mitogen_env(),
                 "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
@@ -576,6 +593,7 @@ def stack_settings(env: str, extra_vars: dict) -> dict:
 
 def command_verify(args, target: Target, layers: list[str]) -> int:
     import boto3
+    from botocore.config import Config
 
     import webstack_verify
 
@@ -591,8 +609,12 @@ def command_verify(args, target: Target, layers: list[str]) -> int:
         aws_session_token=target.env.get("AWS_SESSION_TOKEN"),
     )
 
+    config = Config(retries=retries())
+
     def client(service: str, client_region: str = region):
-        return session.client(service, region_name=client_region, endpoint_url=target.env.get("AWS_ENDPOINT_URL"))
+        return session.client(
+            service, region_name=client_region, endpoint_url=target.env.get("AWS_ENDPOINT_URL"), config=config
+        )
 
     stack = webstack_verify.Stack(
         client, settings["webstack_project"], settings["webstack_environment"], region, settings["webstack_domain"]

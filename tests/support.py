@@ -30,12 +30,17 @@ class Stack:
         extra: dict | None = None,
         tags=None,
         env: str = "local",
+        options: tuple[str, ...] = (),
+        endpoint: str | None = None,
         **switches: bool,
     ) -> dict:
-        """runner.py COMMAND against the test server; `switches` are flags: delete_data=True -> --delete-data."""
+        """runner.py COMMAND against the test server (or `endpoint`, e.g. a fault proxy in front of
+        it); `options` go on the command line as they are, `switches` are flags: delete_data=True ->
+        --delete-data."""
         self.count += 1
         summary_file = self.tmp / f"{self.count:02d}-{command}.json"
-        argv = [command, "--env", env, "--endpoint-url", self.emulator.url, "--summary-file", str(summary_file)]
+        argv = [command, "--env", env, "--endpoint-url", endpoint or self.emulator.url]
+        argv += ["--summary-file", str(summary_file)]
         if layers:
             argv += ["--layers", layers]
         if tags:
@@ -44,7 +49,7 @@ class Stack:
             argv += ["--extra-vars", json.dumps(extra)]
         if command == "destroy" and env != "local":
             argv += ["--confirm", env]
-        argv += [f"--{name.replace('_', '-')}" for name, on in switches.items() if on]
+        argv += [*options, *(f"--{name.replace('_', '-')}" for name, on in switches.items() if on)]
         out, err = _Tee(sys.stdout), _Tee(sys.stderr)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = runner.main(argv)

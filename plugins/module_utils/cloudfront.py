@@ -167,6 +167,15 @@ def list_distributions(client):
             return found
 
 
+def distributions_using_origin_access_control(client, oac_id):
+    """ARNs of the distributions with an origin signed by this OAC."""
+    return [
+        summary["ARN"]
+        for summary in list_distributions(client)
+        if any(origin.get("OriginAccessControlId") == oac_id for origin in items(summary.get("Origins")))
+    ]
+
+
 def get_tags(client, arn):
     response = client.list_tags_for_resource(Resource=arn, aws_retry=True)
     return {tag["Key"]: tag.get("Value", "") for tag in items(response.get("Tags"))}

@@ -141,6 +141,13 @@ deleted:
   returned: when state=absent
   type: list
   elements: str
+in_use_by:
+  description:
+    - When a certificate to delete is still in use, what uses it (AWS frees a certificate some
+      minutes after its load balancer or distribution is deleted); retry the task until this is empty.
+  returned: failure
+  type: list
+  elements: str
 """
 
 # Imports follow the documentation, as ansible-test's validate-modules expects.
@@ -209,6 +216,17 @@ def ensure_present(module, client, names, tags, region) -> dict:
     }
 
 
+def in_use_failure(module, holders: dict[str, list[str]]) -> None:
+    module.fail_json(
+        msg="; ".join(
+            f"certificate {arn} is still in use by {', '.join(users)}: remove it from those load balancers or "
+            "distributions first (AWS frees it some minutes after they are deleted)"
+            for arn, users in holders.items()
+        ),
+        in_use_by=sorted({user for users in holders.values() for user in users}),
+    )
+
+
 def ensure_absent(module, client, names, tags, region) -> dict:
     arn = module.params["certificate_arn"]
     if arn:
@@ -217,27 +235,19 @@ def ensure_absent(module, client, names, tags, region) -> dict:
     else:
         key_algorithm = module.params["key_algorithm"]
         targets = acm.find_certificates(client, names, acm.identity_tags(tags), key_algorithm, any_status=True)
+    # In check mode a user is expected: the teardown being planned removes it first.
     in_use = [t for t in targets if t.get("InUseBy")]
-    if in_use:
-        module.fail_json(
-            msg="; ".join(
-                f"certificate {t['CertificateArn']} is still in use by {', '.join(t['InUseBy'])}: "
-                "remove it from those load balancers or distributions first"
-                for t in in_use
-            )
-        )
+    if in_use and not module.check_mode:
+        in_use_failure(module, {t["CertificateArn"]: t["InUseBy"] for t in in_use})
     records: list[dict] = []
     for target in targets:
         records += [r for r in acm.validation_records(target) or [] if r not in records]
         if not module.check_mode:
             try:
                 acm.delete_certificate(client, target["CertificateArn"])
-            except is_boto3_error_code("ResourceInUseException") as e:
-                module.fail_json_aws(
-                    e,
-                    msg=f"certificate {target['CertificateArn']} is still in use (ACM refused to delete it): "
-                    "remove it from the load balancers or distributions that use it first",
-                )
+            except is_boto3_error_code("ResourceInUseException"):
+                # ACM still counts a user that is already gone: it lets go some minutes later.
+                in_use_failure(module, {target["CertificateArn"]: ["a resource deleted moments ago"]})
             except is_boto3_error_code("ResourceNotFoundException"):
                 pass
     return {

@@ -90,6 +90,13 @@ origin_access_control:
       description: Signing protocol.
       type: str
       sample: sigv4
+in_use_by:
+  description:
+    - When an absent OAC is still in use (CloudFront frees it some minutes after its distribution
+      is deleted), the distributions that hold it; retry the task until this is empty.
+  returned: failure
+  type: list
+  elements: str
 """
 
 # Imports follow the documentation, as ansible-test's validate-modules expects.
@@ -98,6 +105,7 @@ import contextlib  # noqa: E402
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code  # noqa: E402
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 
 from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf  # noqa: E402
@@ -137,7 +145,16 @@ def ensure(module, client):
         if not summary:
             return False, {}, {}, {}
         if not module.check_mode:
-            cf.delete_origin_access_control(client, oac_id, etag)
+            try:
+                cf.delete_origin_access_control(client, oac_id, etag)
+            except is_boto3_error_code("OriginAccessControlInUse"):
+                holders = cf.distributions_using_origin_access_control(client, oac_id)
+                module.fail_json(
+                    msg=f"origin access control {params['name']} ({oac_id}) is still in use by "
+                    + (", ".join(holders) if holders else "a distribution deleted moments ago")
+                    + ": CloudFront releases it some minutes after the distribution is deleted",
+                    in_use_by=holders or ["a deleted distribution"],
+                )
         return True, view(oac_id, current), {}, {}
 
     before = view(oac_id, current)

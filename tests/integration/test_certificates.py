@@ -1,10 +1,13 @@
 """The certificates layer against the test run's moto server, the play in ap-northeast-2: the
 CloudFront certificate in us-east-1, the load balancer's in ap-northeast-2, both ISSUED and
 validated through CNAMEs in the zone; re-runs request nothing; check mode writes nothing; a
-certificate handed in must cover the names; destroy removes the certificates, their records and
-the zone. Bad input: tests/integration/test_bad_input.py."""
+certificate handed in must cover the names; destroy waits for a certificate AWS frees late, names a
+holder that stays, and removes the certificates, their records and the zone. Bad input:
+tests/integration/test_bad_input.py."""
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 
@@ -149,6 +152,59 @@ def test_a_certificate_handed_in_must_cover_the_names(stack, aws, capsys):
     assert "certificate_cloudfront_arn" in err and f"does not cover {domain}, www.{domain}" in err
     assert_unchanged(aws, untouched)
     aws("acm", "us-east-1").delete_certificate(CertificateArn=foreign["CertificateArn"])
+
+
+@contextlib.contextmanager
+def load_balancer_using(aws, certificate_arn: str):
+    """An ALB with an HTTPS listener on the certificate, on a VPC of its own; removed afterwards.
+    Yields the load balancer's and the listener's ARNs (ACM names the listener as the user)."""
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.77.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate("ab")
+    ]
+    lb = elbv2.create_load_balancer(Name="t-certs-holder", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb,
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": certificate_arn}],
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}],
+    )["Listeners"][0]["ListenerArn"]
+    try:
+        yield lb, listener
+    finally:
+        with contextlib.suppress(elbv2.exceptions.LoadBalancerNotFoundException):
+            elbv2.delete_load_balancer(LoadBalancerArn=lb)
+        for subnet in subnets:
+            ec2.delete_subnet(SubnetId=subnet)
+        ec2.delete_vpc(VpcId=vpc)
+
+
+def test_destroy_waits_for_a_late_release_and_names_a_holder_that_stays(deployed, stack, aws, emulator):
+    """AWS frees a certificate only minutes after its load balancer is gone. Destroy retries, with a
+    progress line per attempt; when the bound runs out, the failure names the holder."""
+    (alb_certificate,) = certificates(aws, REGION)
+    with load_balancer_using(aws, alb_certificate["CertificateArn"]) as (lb, listener):
+        short = {**BASE, "certificate_release_timeout": 4, "certificate_release_delay": 2}
+        refused = stack.destroy(layers="certificates", extra=short)
+        assert refused["status"] == "failed"
+        printed = stack.output[-1]
+        assert f"[certificates] waiting  Delete the stack's certificates: {listener} (attempt 1 of 3)" in printed
+        assert f"certificate {alb_certificate['CertificateArn']} is still in use by {listener}: " in printed, printed
+        assert counts(aws)[1] == 1
+
+        emulator.hold_releases(6)
+        try:
+            aws("elbv2").delete_load_balancer(LoadBalancerArn=lb)
+            assert_ok(stack.destroy(layers="certificates", extra=BASE))
+        finally:
+            emulator.hold_releases(0)
+    assert "[certificates] waiting  Delete the stack's certificates: " in stack.output[-1]
+    assert counts(aws) == (0, 0)
 
 
 def test_destroy_removes_certificates_records_and_the_zone(deployed, stack, aws, before):

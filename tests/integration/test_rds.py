@@ -145,25 +145,46 @@ def test_a_newer_minor_version_from_rds_is_kept(deployed, stack, network, rds):
     assert instance_of(rds)["EngineVersion"] == "16.9"
 
 
-def test_password_from_the_vault_never_reaches_logs_or_artifacts(stack, aws, rds, network, capsys):
+def vaulted(tmp_path: Path, name: str, value: str) -> tuple[str, ...]:
+    """runner.py options that hand `name` to the playbooks from an Ansible Vault-encrypted vars file."""
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault_password = "vault-key-for-tests"
+    (tmp_path / "vault-pass").write_text(vault_password + "\n")
+    ciphertext = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(vault_password.encode()))]).encrypt(value).decode()
+    indented = "".join(f"  {line}\n" for line in ciphertext.splitlines())
+    (tmp_path / "secrets.yml").write_text(f"{name}: !vault |\n{indented}")
+    assert value not in (tmp_path / "secrets.yml").read_text()
+    return ("-e", f"@{tmp_path / 'secrets.yml'}", "--vault-password-file", str(tmp_path / "vault-pass"))
+
+
+def test_password_from_the_vault_never_reaches_logs_or_artifacts(stack, aws, rds, network, capsys, tmp_path):
+    """rds_master_password from an Ansible Vault file: deploy, a second deploy, plan, outputs and
+    destroy print it nowhere and write it to no summary or artifact."""
     project = "t-rds-pw"
     untouched = capture(aws)
     password = "Vault-only-pw-7f3e91c2"
-    extra = {**base(network, project), "rds_master_password": password}
+    secret = vaulted(tmp_path, "rds_master_password", password)
+    extra = base(network, project)
     try:
-        summary = assert_ok(deploy_rds(stack, extra))
+        summary = assert_ok(stack.deploy(layers="backend", tags="rds", extra=extra, options=secret))
         assert summary["outputs"]["rds"]["master_secret_arn"] == ""
         db = instance_of(rds, f"{project}-local-db")
         assert db is not None and "MasterUserSecret" not in db
-        assert changed(assert_ok(deploy_rds(stack, extra))) == 0
+        assert changed(assert_ok(stack.deploy(layers="backend", tags="rds", extra=extra, options=secret))) == 0
+        assert changed(assert_ok(stack.plan(layers="backend", tags="rds", extra=extra, options=secret))) == 0
+        assert assert_ok(stack.run("outputs", extra=extra, options=secret))["outputs"]["rds"]["instance_id"] == (
+            f"{project}-local-db"
+        )
     finally:
-        assert_ok(destroy_rds(stack, base(network, project)))
+        assert_ok(stack.destroy(layers="backend", tags="rds", extra=extra, options=secret))
     assert_unchanged(aws, untouched)
 
     captured = capsys.readouterr()
     assert password not in captured.out and password not in captured.err
     artifacts = Path(os.environ["WEBSTACK_STATE_DIR"]) / "runner"
-    files = [p for p in artifacts.rglob("*") if p.is_file()]
+    files = [p for p in artifacts.rglob("*") if p.is_file()] + list(stack.tmp.glob("*.json"))
     mentioning_db = [p for p in files if f"{project}-local-db" in p.read_text(errors="replace")]
     assert mentioning_db, "the artifacts hold the run's events (the check would be empty otherwise)"
     leaking = [str(p) for p in files if password in p.read_text(errors="replace")]

@@ -1,21 +1,26 @@
 """The whole seed architecture, deployed once per test run and read by every test that only reads
-it (this file is one xdist group, so one worker builds it once). In order: the architecture as AWS
-holds it; a second deploy with changed=0 that writes nothing; plan of a pending change writes
-nothing; outputs and verify write nothing; no secret in any output or artifact; verify fails on a
-broken stack; publish and rollback from the command line; destroy leaves nothing of any type in
-either region. Tests that must change a stack of their own live in the layer test files."""
+it (this file is one xdist group, so one worker builds it once). It is deployed through a proxy that
+answers one AWS request in ten with throttling, a bare 503 or a reset connection (tests/faults.py).
+In order: the architecture as AWS holds it; a second (clean) deploy with changed=0 that writes
+nothing; plan of a pending change writes nothing; outputs and verify write nothing; no secret in any
+output or artifact; verify fails on a broken stack; publish and rollback from the command line;
+destroy leaves nothing of any type in either region, and no secret anywhere after it. Tests that
+must change a stack of their own live in the layer test files."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
 import runner
 from tests.census import capture
+from tests.faults import FaultProxy
+from tests.interruptions import interrupted, made
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
 
 PROJECT = "t-site"
@@ -31,10 +36,23 @@ def empty(aws):
 
 
 @pytest.fixture(scope="module")
-def site(stack, aws, empty):
-    summary = assert_ok(stack.deploy(extra=BASE))
-    yield summary
+def faults(stack):
+    """The proxy the site is deployed through: one AWS request in ten answered with a fault."""
+    with FaultProxy(stack.emulator.url, share=0.1) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def deployed(stack, aws, empty, faults):
+    """The deploy's summary, and how many resources of each type it made (before any test writes)."""
+    summary = assert_ok(stack.deploy(extra=BASE, endpoint=faults.url))
+    yield summary, made(capture(aws), empty)
     destroy_unless_gone(stack, aws, empty, extra=BASE)
+
+
+@pytest.fixture(scope="module")
+def site(deployed):
+    return deployed[0]
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +162,14 @@ def test_site_name_leads_to_cloudfront_then_the_private_bucket(outputs, aws):
     )
 
 
+def test_the_site_was_deployed_through_throttling_5xx_and_dropped_connections(site, faults):
+    kinds = {kind.split(":")[0] for kind in faults.injected}
+    services = {kind.split(":")[1] for kind in faults.injected}
+    assert kinds == {"throttle", "bare-503", "reset"}, faults.injected
+    assert {"ec2", "elasticloadbalancing", "rds", "s3", "cloudfront", "route53", "acm"} <= services, faults.injected
+    assert sum(faults.injected.values()) >= 0.05 * (faults.forwarded + sum(faults.injected.values()))
+
+
 # -- commands that must change nothing -----------------------------------------------------------
 def test_second_deploy_changes_nothing_and_writes_nothing(site, stack, aws):
     converged = capture(aws)
@@ -177,17 +203,30 @@ def test_verify_passes_every_check_and_writes_nothing(site, stack, aws):
     assert len([c for c in summary["checks"] if c["result"] == "PASS"]) >= 15
 
 
-def test_no_secret_in_any_output_summary_or_artifact(site, stack, aws):
-    """The managed master password exists only in Secrets Manager."""
+@pytest.fixture(scope="module")
+def master_password(site, aws) -> str:
+    """The managed master password, which exists only in Secrets Manager."""
     secret = aws("secretsmanager").get_secret_value(SecretId=site["outputs"]["rds"]["master_secret_arn"])
     password = json.loads(secret["SecretString"])["password"]
     assert len(password) >= 8
+    return password
+
+
+def assert_no_secret(stack, password: str) -> None:
+    """Nothing the runs printed (stdout, stderr: the JSON summaries among them), no summary file and
+    no ansible-runner artifact (job events included) holds the password."""
     printed = "\n".join(stack.output)
     assert PROJECT in printed and password not in printed
     files = [p for p in stack.tmp.rglob("*.json")]
     files += [p for p in (Path(os.environ["WEBSTACK_STATE_DIR"]) / "runner").rglob("*") if p.is_file()]
     assert any(PROJECT in p.read_text(errors="replace") for p in files)  # the scan reads the runs' files
     assert [str(p) for p in files if password in p.read_text(errors="replace")] == []
+
+
+def test_no_secret_in_any_output_summary_or_artifact(stack, master_password):
+    """After deploy, a second deploy, plan, outputs and verify; destroy's test scans again after
+    publish, rollback and destroy."""
+    assert_no_secret(stack, master_password)
 
 
 # -- verify on a broken stack: each mutation is undone before the next ---------------------------
@@ -225,6 +264,48 @@ def _spa_errors_removed(aws, outputs):
     )
 
 
+def _cloudfront_certificate_elsewhere(aws, outputs):
+    """A certificate for the site's name, but in the ALB's region: CloudFront only takes us-east-1's."""
+    acm, cloudfront, dist_id = aws("acm", REGION), aws("cloudfront", "us-east-1"), outputs["cdn"]["distribution_id"]
+    arn = acm.request_certificate(DomainName=DOMAIN, ValidationMethod="DNS")["CertificateArn"]
+    current = cloudfront.get_distribution_config(Id=dist_id)
+    config = json.loads(json.dumps(current["DistributionConfig"]))
+    config["ViewerCertificate"]["ACMCertificateArn"] = arn
+    etag = cloudfront.update_distribution(Id=dist_id, DistributionConfig=config, IfMatch=current["ETag"])["ETag"]
+
+    def undo():
+        cloudfront.update_distribution(Id=dist_id, DistributionConfig=current["DistributionConfig"], IfMatch=etag)
+        acm.delete_certificate(CertificateArn=arn)
+
+    return undo
+
+
+def _site_alias_at_the_load_balancer(aws, outputs):
+    route53, zone_id = aws("route53"), outputs["dns"]["zone_id"]
+    (record,) = [
+        r
+        for r in route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+        if r["Name"].rstrip(".") == DOMAIN and r["Type"] == "A"
+    ]
+    (lb,) = aws("elbv2").describe_load_balancers(Names=[f"{PROJECT}-local-alb"])["LoadBalancers"]
+    wrong = {
+        **record,
+        "AliasTarget": {
+            "HostedZoneId": lb["CanonicalHostedZoneId"],
+            "DNSName": f"dualstack.{lb['DNSName']}",
+            "EvaluateTargetHealth": False,
+        },
+    }
+
+    def upsert(record_set):
+        route53.change_resource_record_sets(
+            HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": record_set}]}
+        )
+
+    upsert(wrong)
+    return lambda: upsert(record)
+
+
 @pytest.mark.parametrize(
     ("mutate", "check"),
     [
@@ -232,8 +313,17 @@ def _spa_errors_removed(aws, outputs):
         (_bucket_public, "frontend: bucket blocks all public access"),
         (_database_public, "is private and encrypted"),
         (_spa_errors_removed, "frontend: SPA deep links answered by /index.html 200"),
+        (_cloudfront_certificate_elsewhere, "frontend: CloudFront certificate is in us-east-1 and issued"),
+        (_site_alias_at_the_load_balancer, f"dns: {DOMAIN} A -> "),
     ],
-    ids=["http-forwards", "bucket-public", "database-public", "spa-errors-removed"],
+    ids=[
+        "http-forwards",
+        "bucket-public",
+        "database-public",
+        "spa-errors-removed",
+        "cloudfront-certificate-elsewhere",
+        "site-alias-at-the-load-balancer",
+    ],
 )
 def test_verify_fails_on_a_broken_stack(site, stack, aws, mutate, check):
     undo = mutate(aws, site["outputs"])
@@ -272,7 +362,44 @@ def test_publish_then_rollback_from_the_command_line(site, stack, aws, tmp_path)
     assert live() == first and index() == first_index
 
 
+# -- interrupted runs ---------------------------------------------------------------------------
+def test_a_deploy_interrupted_three_times_then_finished_makes_what_one_deploy_makes(deployed, stack, aws):
+    """Another site, its deploy stopped early (Ctrl-C, while the network is built), in the middle
+    (SIGTERM, once the origin access control exists and the database is on its way) and late (SIGKILL
+    of runner.py's whole process group, between the launch template and its tags); each time nothing
+    runner.py started lives on. A fourth run finishes through the fault proxy: the census of what the
+    four made equals the shared site's (an uninterrupted deploy). Then a destroy killed half-way and
+    run again leaves nothing."""
+    _, expected = deployed
+    other = {"webstack_project": "t-killed", "webstack_domain": "t-killed.local.test"}
+    before = capture(aws)
+    try:
+        for task, how in [
+            ("Ensure the VPC exists", signal.SIGINT),
+            ("Ensure the origin access control that signs requests to the bucket exists", signal.SIGTERM),
+            ("Ensure the launch template requires IMDSv2, encrypts its volume and has no public IP", signal.SIGKILL),
+        ]:
+            interrupted(stack.emulator.url, "deploy", other, task, how)
+        with FaultProxy(stack.emulator.url, share=0.1) as faults:
+            assert_ok(stack.deploy(extra=other, endpoint=faults.url))
+        assert made(capture(aws), before) == expected
+    finally:
+        interrupted(
+            stack.emulator.url, "destroy", other, "Remove the Auto Scaling groups and their instances", signal.SIGKILL
+        )
+        assert_ok(stack.destroy(extra=other))
+    assert_unchanged(aws, before)
+
+
 # -- destroy ------------------------------------------------------------------------------------
-def test_destroy_leaves_nothing_of_any_type_in_either_region(site, stack, aws, empty):
-    assert_ok(stack.destroy(extra=BASE))
+def test_destroy_leaves_nothing_of_any_type_in_either_region(site, stack, aws, empty, master_password):
+    """With the emulator holding what deleted resources used for some seconds, as AWS does (the
+    distribution's origin access control, the certificates): destroy waits, saying so, and finishes."""
+    stack.emulator.hold_releases(5)
+    try:
+        assert_ok(stack.destroy(extra=BASE))
+    finally:
+        stack.emulator.hold_releases(0)
+    assert "[frontend] waiting  Remove the origin access control: a deleted distribution" in stack.output[-1]
     assert_unchanged(aws, empty)
+    assert_no_secret(stack, master_password)

@@ -11,6 +11,7 @@ import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 import emulator
 from emulator import Emulator, is_loopback_url
@@ -127,3 +128,56 @@ def test_a_deleted_nat_gateway_takes_its_interface_and_frees_its_address(emulato
     ec2.release_address(AllocationId=allocation)
     ec2.delete_subnet(SubnetId=subnet)
     ec2.delete_vpc(VpcId=vpc)
+
+
+def test_the_hold_switch_keeps_a_deleted_distributions_certificate_and_control_for_a_while(emulator, aws):
+    """Emulator.hold_releases(N): as on AWS, what a deleted distribution used stays in use for N
+    seconds (DeleteCertificate: ResourceInUseException; DeleteOriginAccessControl:
+    OriginAccessControlInUse); with 0, both go at once."""
+    acm, cloudfront = aws("acm", "us-east-1"), aws("cloudfront", "us-east-1")
+
+    def distribution_using(certificate: str, control: str, reference: str) -> None:
+        origin = {"Id": "site", "DomainName": "b.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}
+        created = cloudfront.create_distribution(
+            DistributionConfig={
+                "CallerReference": reference,
+                "Comment": "",
+                "Enabled": False,
+                "Origins": {"Quantity": 1, "Items": [{**origin, "OriginAccessControlId": control}]},
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "site",
+                    "ViewerProtocolPolicy": "redirect-to-https",
+                    "MinTTL": 0,
+                    "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                },
+                "ViewerCertificate": {"ACMCertificateArn": certificate, "SSLSupportMethod": "sni-only"},
+            }
+        )
+        cloudfront.delete_distribution(Id=created["Distribution"]["Id"], IfMatch=created["ETag"])
+
+    def control(name: str) -> str:
+        config = {"Name": name, "SigningProtocol": "sigv4", "SigningBehavior": "always"}
+        return cloudfront.create_origin_access_control(
+            OriginAccessControlConfig={**config, "OriginAccessControlOriginType": "s3"}
+        )["OriginAccessControl"]["Id"]
+
+    held_certificate = acm.request_certificate(DomainName="held.hold.test")["CertificateArn"]
+    held_control = control("t-hold-held")
+    emulator.hold_releases(3)
+    try:
+        distribution_using(held_certificate, held_control, "t-hold-1")
+        with pytest.raises(ClientError, match="OriginAccessControlInUse"):
+            cloudfront.delete_origin_access_control(Id=held_control, IfMatch="any")
+        with pytest.raises(ClientError, match="ResourceInUseException"):
+            acm.delete_certificate(CertificateArn=held_certificate)
+        time.sleep(3.5)
+    finally:
+        emulator.hold_releases(0)
+    cloudfront.delete_origin_access_control(Id=held_control, IfMatch="any")
+    acm.delete_certificate(CertificateArn=held_certificate)
+
+    free_certificate = acm.request_certificate(DomainName="free.hold.test")["CertificateArn"]
+    free_control = control("t-hold-free")
+    distribution_using(free_certificate, free_control, "t-hold-2")
+    cloudfront.delete_origin_access_control(Id=free_control, IfMatch="any")
+    acm.delete_certificate(CertificateArn=free_certificate)

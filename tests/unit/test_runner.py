@@ -162,3 +162,22 @@ def test_verify_names_an_endpoint_that_does_not_answer(capsys):
     endpoint = f"http://127.0.0.1:{_closed_port()}"
     assert runner.main(["verify", "--endpoint-url", endpoint]) == 2
     assert capsys.readouterr().err == f"webstack: {runner.NO_ANSWER.format(url=endpoint)}\n"
+
+
+def test_progress_prints_a_waiting_line_per_retry_naming_the_holder(capsys):
+    progress = runner.Progress("certificates", verbose=False)
+    holder = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/x/1/2"
+    progress(
+        {
+            "event": "runner_retry",
+            "event_data": {
+                "task": "Delete the stack's certificates",
+                "res": {"msg": "still in use", "in_use_by": [holder], "attempts": 2, "retries": 91},
+            },
+        }
+    )
+    progress({"event": "runner_retry", "event_data": {"task": "Wait", "res": {"msg": "not yet", "attempts": 1}}})
+    assert capsys.readouterr().err.splitlines() == [
+        f"[certificates] waiting  Delete the stack's certificates: {holder} (attempt 2 of 91)",
+        "[certificates] waiting  Wait: not yet (attempt 1 of ?)",
+    ]
