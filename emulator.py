@@ -218,8 +218,9 @@ class Emulator:
             pass
 
     def hold_releases(self, seconds: float) -> None:
-        """Make deleted load balancers and distributions hold their certificate, and deleted
-        distributions their Origin Access Control, for `seconds` (0: release at once)."""
+        """Make deleted load balancers and distributions hold their certificate, deleted
+        distributions their Origin Access Control, and deleted NAT gateways their network interface
+        (so their subnet), for `seconds` (0: release at once)."""
         body = json.dumps({"webstack": {"hold_releases_s": seconds}}).encode()
         req = urllib.request.Request(f"{self.url}/moto-api/config", data=body, method="POST")
         with urllib.request.urlopen(req, timeout=5):
@@ -268,11 +269,13 @@ def _patch_moto() -> None:
       the listener or its load balancer is deleted, so the certificate could never be deleted.
     * NAT gateways: moto keeps a deleted gateway's network interface (and its elastic IP's
       association) for ever; AWS removes the interface with the gateway and frees the address.
+      And moto deletes a subnet that still holds network interfaces; AWS answers DependencyViolation.
     * Late releases (off unless switched on, see Emulator.hold_releases): AWS frees a certificate
-      some time after the load balancer or distribution that used it is deleted, and an Origin
-      Access Control after its distribution; until then DeleteCertificate answers
-      ResourceInUseException and DeleteOriginAccessControl OriginAccessControlInUse. moto frees
-      both at once and never refuses an in-use certificate.
+      some time after the load balancer or distribution that used it is deleted, an Origin Access
+      Control after its distribution, and a NAT gateway's network interface after the gateway;
+      until then DeleteCertificate answers ResourceInUseException, DeleteOriginAccessControl
+      OriginAccessControlInUse and DeleteSubnet DependencyViolation. moto frees all at once and
+      never refuses an in-use certificate.
     """
     _patch_cloudfront_origins()
     _patch_bucket_policy_conditions()
@@ -402,7 +405,9 @@ def _patch_late_releases() -> None:
 
 
 def _patch_nat_gateway_release() -> None:
+    from moto.ec2.exceptions import DependencyViolationError
     from moto.ec2.models.nat_gateways import NatGatewayBackend
+    from moto.ec2.models.subnets import SubnetBackend
 
     original_delete = NatGatewayBackend.delete_nat_gateway
 
@@ -414,10 +419,23 @@ def _patch_nat_gateway_release() -> None:
                 if address.eni is interface:
                     self.disassociate_address(address=address.public_ip)
 
-            self.delete_network_interface(interface.id)
+            def drop() -> None:
+                with contextlib.suppress(Exception):  # already gone: nothing to release
+                    self.delete_network_interface(interface.id)
+
+            _later(drop)
         return gateway
 
+    original_delete_subnet = SubnetBackend.delete_subnet
+
+    def delete_subnet(self, subnet_id):
+        # AWS refuses while a network interface lives in the subnet; moto deletes it regardless.
+        if any(eni.subnet.id == subnet_id for eni in self.enis.values()):
+            raise DependencyViolationError(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
+        return original_delete_subnet(self, subnet_id)
+
     NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
+    SubnetBackend.delete_subnet = delete_subnet
 
 
 # What every request to AWS carries that the emulator's plain-HTTP loopback cannot show.
