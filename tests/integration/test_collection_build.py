@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,6 +21,10 @@ def run(*argv, cwd, env=None):
 def test_built_collection_installs_and_resolves_elsewhere(tmp_path):
     run(str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), cwd=REPO)
     (tarball,) = tmp_path.glob("webstack-aws-*.tar.gz")
+    with tarfile.open(tarball) as packed:
+        top = {name.split("/")[0] for name in packed.getnames()}
+    assert {"MANIFEST.json", "FILES.json", "meta", "plugins", "roles", "playbooks"} <= top
+    assert not top & {"runner.py", "emulator.py", "webstack_verify.py", "inventories", "demo", "benchmarks", "tests"}
     installed = tmp_path / "installed"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -1,4 +1,4 @@
-"""SPA publishing against the test run's moto server: webstack_publish.publish / rollback with boto3
+"""SPA publishing against the test run's moto server: spa_release.publish / rollback with boto3
 (the functions runner.py's publish and rollback call), then the role's publish.yml / rollback.yml
 entry points through Ansible. Every S3 write the publisher makes is recorded with a botocore event
 hook, so "uploads nothing" is counted, not assumed."""
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import runner
-import webstack_publish
+from ansible_collections.webstack.aws.plugins.module_utils import spa_release
 from tests.conftest import REGION
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ PLAYBOOK = REPO / "tests" / "integration" / "playbooks" / "static_site_publish.y
 BUCKET = "t-publish-local-site-000000000000"
 PROJECT = "t-publish-role"
 IMMUTABLE = "public, max-age=31536000, immutable"
-MANIFEST = webstack_publish.MANIFEST_KEY
+MANIFEST = spa_release.MANIFEST_KEY
 
 
 class Recorder:
@@ -146,7 +146,7 @@ def site(s3, cloudfront, tmp_path_factory):
 
 def publish(site, s3, cloudfront, name, **kw):
     kw.setdefault("keep_releases", 2)
-    result = webstack_publish.publish(s3, cloudfront, BUCKET, str(site.builds[name]), site.distribution_id, **kw)
+    result = spa_release.publish(s3, cloudfront, BUCKET, str(site.builds[name]), site.distribution_id, **kw)
     site.results[name] = result
     return result
 
@@ -189,7 +189,7 @@ def test_first_publish_sets_types_and_cache_policies(site, s3, cloudfront, recor
         "/index.html",
         "/robots.txt",
     ]
-    assert webstack_publish.status(s3, BUCKET)["live"] == result["release"]
+    assert spa_release.status(s3, BUCKET)["live"] == result["release"]
 
 
 def test_second_publish_of_the_same_build_uploads_and_invalidates_nothing(site, s3, cloudfront, recorder):
@@ -242,12 +242,12 @@ def test_old_releases_beyond_keep_are_pruned_the_last_ones_kept(site, s3):
     assert f"_webstack/releases/{v2}/index.html" in held
     # The stylesheet is shared by every release and therefore kept.
     assert "assets/" + next((site.builds["v1"] / "assets").glob("app-*.css")).name in held
-    assert [r["id"] for r in webstack_publish.status(s3, BUCKET)["releases"]] == [v3, v2]
+    assert [r["id"] for r in spa_release.status(s3, BUCKET)["releases"]] == [v3, v2]
 
 
 def test_rollback_switches_back_without_uploading(site, s3, cloudfront, recorder):
     recorder.clear()
-    result = webstack_publish.rollback(s3, cloudfront, BUCKET, site.distribution_id)
+    result = spa_release.rollback(s3, cloudfront, BUCKET, site.distribution_id)
     v2 = site.builds["v2"]
     assert result["release"] == site.results["v2"]["release"]
     # Nothing from disk: the only PutObject is the release manifest.
@@ -257,18 +257,18 @@ def test_rollback_switches_back_without_uploading(site, s3, cloudfront, recorder
     assert body(s3, "index.html") == (v2 / "index.html").read_bytes()
     assert body(s3, "robots.txt") == (v2 / "robots.txt").read_bytes()
     assert paths_of(cloudfront, site, result["invalidation"]["id"]) == ["/", "/index.html", "/robots.txt"]
-    state = webstack_publish.status(s3, BUCKET)
+    state = spa_release.status(s3, BUCKET)
     assert state["live"] == site.results["v2"]["release"] and state["previous"] == site.results["v3"]["release"]
 
 
 def test_rollback_to_a_named_release_and_refusals(site, s3, cloudfront):
     v3 = site.results["v3"]["release"]
-    result = webstack_publish.rollback(s3, cloudfront, BUCKET, site.distribution_id, to=v3)
+    result = spa_release.rollback(s3, cloudfront, BUCKET, site.distribution_id, to=v3)
     assert result["release"] == v3 and body(s3, "index.html") == (site.builds["v3"] / "index.html").read_bytes()
-    again = webstack_publish.rollback(s3, cloudfront, BUCKET, site.distribution_id, to=v3)
+    again = spa_release.rollback(s3, cloudfront, BUCKET, site.distribution_id, to=v3)
     assert again["changed"] is False and again["invalidation"] is None
-    with pytest.raises(webstack_publish.ReleaseError, match="not kept"):
-        webstack_publish.rollback(s3, cloudfront, BUCKET, to=site.results["v1"]["release"])
+    with pytest.raises(spa_release.ReleaseError, match="not kept"):
+        spa_release.rollback(s3, cloudfront, BUCKET, to=site.results["v1"]["release"])
 
 
 def test_check_mode_reports_and_writes_nothing(site, s3, cloudfront, recorder):
@@ -291,7 +291,7 @@ def test_the_role_entry_points_publish_and_roll_back(emulator, aws, tmp_path):
     v2 = build(tmp_path, "v2", js="console.log('role v2');\n")
 
     def play(action, build_dir=DEMO, state="present"):
-        args = types.SimpleNamespace(env="local", verbose=False, tags=None)
+        args = types.SimpleNamespace(env="local", verbose=False, tags=None, ansible_args=[])
         target = runner.Target(env=emulator.client_env(), label=emulator.url)
         extravars = {
             "webstack_project": PROJECT,
