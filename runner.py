@@ -220,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--destroy", action="store_true", help="show what destroy would delete, layer by layer, and what blocks it"
     )
     plan.add_argument("--delete-data", action="store_true", help="with --destroy: plan destroy --delete-data")
+    plan.add_argument(
+        "--json",
+        action="store_true",
+        help="exit 0 when nothing would change, 2 when something would, 1 on error (the JSON summary's "
+        "`changes` lists each change per layer and resource, before/after where known)",
+    )
     destroy = sub.add_parser(
         "destroy",
         parents=[common],
@@ -281,6 +287,7 @@ class LayerResult:
     outputs: dict = field(default_factory=dict)
     duration_s: float = 0.0
     failures: list[str] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
 
 
 class Progress:
@@ -295,6 +302,7 @@ class Progress:
         self.started: dict[str, float] = {}
         self.diffs: dict[str, list[str]] = {}
         self.failures: list[str] = []
+        self.changes: list[dict] = []
 
     def __call__(self, event: dict) -> bool:
         kind = event.get("event", "")
@@ -302,7 +310,7 @@ class Progress:
         if kind == "playbook_on_task_start":
             self.started[data.get("task_uuid", "")] = time.monotonic()
         elif kind == "runner_on_file_diff" and self.show_diff:
-            self.diffs.setdefault(data.get("task_uuid", ""), []).append(_render_diff(data.get("diff")))
+            self.diffs.setdefault(data.get("task_uuid", ""), []).append(data.get("diff"))
         elif kind == "runner_retry":
             res = data.get("res", {})
             holders = ", ".join(res.get("in_use_by") or []) or _failure_message(res)
@@ -312,6 +320,9 @@ class Progress:
             res = data.get("res", {})
             if kind == "runner_on_ok":
                 word = "changed" if res.get("changed") else "ok"
+                if res.get("changed"):
+                    recorded = self.diffs.get(data.get("task_uuid", ""), [])
+                    self.changes += _changes(data.get("task", ""), res, recorded)
             elif data.get("ignore_errors"):
                 word = "failed (ignored)"
             else:
@@ -322,7 +333,7 @@ class Progress:
                 self.failures.append(_failure_message(res))
                 line += f"\n    {self.failures[-1]}"
             elif word == "changed" and self.show_diff:
-                line += "".join(self.diffs.pop(data.get("task_uuid", ""), []))
+                line += "".join(_render_diff(diff) for diff in self.diffs.pop(data.get("task_uuid", ""), []))
             self.say(line)
         if kind == "playbook_on_stats":
             self.artifact_data = data.get("artifact_data", {})
@@ -354,6 +365,25 @@ def _render_diff(diff, limit: int = 40) -> str:
     if len(out) > limit:
         out = [*out[:limit], f"... ({len(out) - limit} more lines)"]
     return "".join(f"\n      {ln}" for ln in out)
+
+
+def _changes(task: str, res: dict, recorded: list) -> list[dict]:
+    """What one changed task would change: one entry per changed loop item (or one for the task),
+    with the module's before/after where it reports a diff."""
+    parts = [r for r in res.get("results", []) if isinstance(r, dict) and r.get("changed")] or [res]
+    found = []
+    for part in parts:
+        change: dict = {"task": task}
+        item = part.get("_ansible_item_label", part.get("item"))
+        if item is not None:
+            change["item"] = item
+        diffs = part.get("diff") or (recorded if part is res else [])
+        for diff in diffs if isinstance(diffs, list) else [diffs]:
+            if isinstance(diff, dict) and diff.get("before") != diff.get("after"):
+                change.setdefault("before", diff.get("before"))
+                change.setdefault("after", diff.get("after"))
+        found.append(change)
+    return found
 
 
 def _failure_message(res: dict) -> str:
@@ -462,6 +492,7 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
             host_counts.setdefault(label, 0)
     result.outputs = getattr(progress, "artifact_data", {}) or {}
     result.failures = progress.failures
+    result.changes = progress.changes
     return result
 
 
@@ -526,6 +557,7 @@ def summarize(command: str, args, target: Target, results: list[LayerResult], st
             r.layer: {"status": r.status, "rc": r.rc, "duration_s": r.duration_s, "hosts": r.hosts} for r in results
         },
         "outputs": outputs,
+        **({"changes": {r.layer: r.changes for r in results}} if command == "plan" else {}),
     }
 
 
@@ -786,7 +818,16 @@ def _main(argv: list[str] | None) -> int:
     if snapshot:
         print(f"\nKept: the database's final snapshot {snapshot}", file=sys.stderr)
     write_summary(args, summary)
-    return 0 if summary["status"] == "successful" else (summary["rc"] or 1)
+    return exit_code(args, summary)
+
+
+def exit_code(args, summary: dict) -> int:
+    """0 on success; `plan --json` as `terraform plan -detailed-exitcode`: 0 nothing would change,
+    2 something would, 1 error."""
+    detailed = getattr(args, "json", False)
+    if summary["status"] != "successful":
+        return 1 if detailed else (summary["rc"] or 1)
+    return 2 if detailed and any(summary["changes"].values()) else 0
 
 
 if __name__ == "__main__":

@@ -105,13 +105,21 @@ def test_security_groups_reference_groups_not_cidrs(deployed, ec2):
     assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
 
 
+def test_plan_json_of_the_unchanged_layer_exits_0_with_no_change(deployed, stack):
+    plan = stack.plan(layers="network", extra=BASE, options=("--json",))
+    assert (plan["exit_code"], plan["changes"]) == (0, {"network": []})
+
+
 def test_plan_of_a_change_writes_nothing_then_deploy_applies_it(deployed, stack, ec2, aws):
     vpc_id = vpc_of(ec2)["VpcId"]
     per_az = {**BASE, "network_nat_gateway_mode": "per_az"}
 
     unplanned = capture(aws)
-    plan = assert_ok(stack.plan(layers="network", extra=per_az))
+    plan = stack.plan(layers="network", extra=per_az, options=("--json",))
+    assert plan["exit_code"] == 2 and plan["status"] == "successful"  # plan --json: 2 = changes pending
     assert changed(plan) > 0
+    planned = {change["task"] for change in plan["changes"]["network"]}
+    assert "Ensure the NAT gateways exist in the public subnets" in planned
     assert_unchanged(aws, unplanned)
 
     assert_ok(stack.deploy(layers="network", extra=per_az))

@@ -181,3 +181,49 @@ def test_progress_prints_a_waiting_line_per_retry_naming_the_holder(capsys):
         f"[certificates] waiting  Delete the stack's certificates: {holder} (attempt 2 of 91)",
         "[certificates] waiting  Wait: not yet (attempt 1 of ?)",
     ]
+
+
+def test_plan_changes_name_each_changed_item_with_before_and_after():
+    progress = runner.Progress("frontend", verbose=False, show_diff=True)
+    progress({"event": "playbook_on_task_start", "event_data": {"task_uuid": "t1"}})
+    diff = {"before": {"price_class": "PriceClass_100"}, "after": {"price_class": "PriceClass_200"}}
+    progress({"event": "runner_on_file_diff", "event_data": {"task_uuid": "t1", "diff": diff}})
+    progress(
+        {
+            "event": "runner_on_ok",
+            "event_data": {"task_uuid": "t1", "task": "Ensure the distribution", "res": {"changed": True}},
+        }
+    )
+    looped = {
+        "changed": True,
+        "results": [
+            {
+                "changed": True,
+                "item": "a",
+                "_ansible_item_label": "subnet a",
+                "diff": {"before": {}, "after": {"x": 1}},
+            },
+            {"changed": False, "item": "b"},
+        ],
+    }
+    progress({"event": "runner_on_ok", "event_data": {"task": "Ensure the subnets", "res": looped}})
+    progress({"event": "runner_on_ok", "event_data": {"task": "Read", "res": {"changed": False}}})
+    assert progress.changes == [
+        {"task": "Ensure the distribution", **diff},
+        {"task": "Ensure the subnets", "item": "subnet a", "before": {}, "after": {"x": 1}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "changes", "json_flag", "code"),
+    [
+        ("successful", {"network": []}, True, 0),
+        ("successful", {"network": [], "frontend": [{"task": "t"}]}, True, 2),
+        ("failed", {"network": [{"task": "t"}]}, True, 1),
+        ("successful", {"frontend": [{"task": "t"}]}, False, 0),
+        ("failed", {}, False, 2),
+    ],
+)
+def test_plan_json_exits_like_terraform_detailed_exitcode(status, changes, json_flag, code):
+    args = runner.build_parser().parse_args(["plan", *(["--json"] if json_flag else [])])
+    assert runner.exit_code(args, {"status": status, "rc": 2, "changes": changes}) == code
