@@ -269,7 +269,7 @@ def _patch_moto() -> None:
       the listener or its load balancer is deleted, so the certificate could never be deleted.
     * NAT gateways: moto keeps a deleted gateway's network interface (and its elastic IP's
       association) for ever; AWS removes the interface with the gateway and frees the address.
-      And moto deletes a subnet that still holds network interfaces; AWS answers DependencyViolation.
+      While the hold switch keeps that interface, deleting its subnet answers DependencyViolation.
     * Late releases (off unless switched on, see Emulator.hold_releases): AWS frees a certificate
       some time after the load balancer or distribution that used it is deleted, an Origin Access
       Control after its distribution, and a NAT gateway's network interface after the gateway;
@@ -411,6 +411,8 @@ def _patch_nat_gateway_release() -> None:
 
     original_delete = NatGatewayBackend.delete_nat_gateway
 
+    held: dict[str, str] = {}  # network interface id -> subnet id, while the hold switch keeps it
+
     def delete_nat_gateway(self, nat_gateway_id):
         gateway = original_delete(self, nat_gateway_id)
         interface = getattr(gateway, "_eni", None)
@@ -418,8 +420,10 @@ def _patch_nat_gateway_release() -> None:
             for address in self.addresses:
                 if address.eni is interface:
                     self.disassociate_address(address=address.public_ip)
+            held[interface.id] = interface.subnet.id
 
             def drop() -> None:
+                held.pop(interface.id, None)
                 with contextlib.suppress(Exception):  # already gone: nothing to release
                     self.delete_network_interface(interface.id)
 
@@ -429,8 +433,9 @@ def _patch_nat_gateway_release() -> None:
     original_delete_subnet = SubnetBackend.delete_subnet
 
     def delete_subnet(self, subnet_id):
-        # AWS refuses while a network interface lives in the subnet; moto deletes it regardless.
-        if any(eni.subnet.id == subnet_id for eni in self.enis.values()):
+        # AWS refuses while a network interface lives in the subnet. Only a held NAT gateway
+        # interface counts here: moto keeps the interfaces of terminated instances, which AWS deletes.
+        if subnet_id in held.values():
             raise DependencyViolationError(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
         return original_delete_subnet(self, subnet_id)
 
