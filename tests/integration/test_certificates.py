@@ -197,7 +197,7 @@ def test_destroy_waits_for_a_late_release_and_names_a_holder_that_stays(deployed
         assert f"certificate {alb_certificate['CertificateArn']} is still in use by {listener}: " in printed, printed
         assert counts(aws)[1] == 1
 
-        emulator.hold_releases(6)
+        emulator.hold_releases(25)  # long enough to outlast the destroy's preflight on a loaded machine
         try:
             aws("elbv2").delete_load_balancer(LoadBalancerArn=lb)
             assert_ok(stack.destroy(layers="certificates", extra=BASE))
