@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 import runner
-from emulator import FAKE_CREDENTIALS
+from emulator import FAKE_CREDENTIALS, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
@@ -623,10 +622,8 @@ PREFLIGHT = "preflight"
 
 
 def closed_port() -> int:
-    """A loopback port nothing listens on: bound by us, read, then released."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on: bound, read, then released."""
+    return free_port()
 
 
 def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:

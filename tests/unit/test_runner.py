@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 import runner
+from emulator import free_port
 
 
 def test_extra_vars_accept_pairs_json_and_files(tmp_path):
@@ -81,12 +81,6 @@ def test_failure_message_never_shows_censored_results():
     )
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 NOT_YAML = "{bad json"
 USAGE_ERRORS = [
     (
@@ -135,7 +129,7 @@ USAGE_ERRORS = [
 
 @pytest.mark.parametrize(("argv", "line"), USAGE_ERRORS, ids=[" ".join(case[0]) for case in USAGE_ERRORS])
 def test_usage_errors_are_one_line_and_exit_2_before_any_aws_call(capsys, argv, line):
-    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     assert runner.main([*argv, "--endpoint-url", endpoint]) == 2
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", f"webstack: {line}\n")
@@ -159,7 +153,7 @@ def test_an_unreadable_or_broken_vars_file_is_a_usage_error(capsys, tmp_path):
 
 
 def test_verify_names_an_endpoint_that_does_not_answer(capsys):
-    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     assert runner.main(["verify", "--endpoint-url", endpoint]) == 2
     assert capsys.readouterr().err == f"webstack: {runner.NO_ANSWER.format(url=endpoint)}\n"
 
