@@ -47,6 +47,25 @@ FAKE_CREDENTIALS = {
 }
 
 
+# amazon.aws modules pause for fixed times to let AWS's eventual consistency settle (3 s per new
+# security group, 5 s per route table change, 10 s between Auto Scaling polls); the emulator is
+# consistent at once, so its clients cut those pauses to this (emulator_site/sitecustomize.py).
+MODULE_PAUSE_S = "0.05"
+SITE_DIR = Path(__file__).resolve().parent / "emulator_site"
+
+
+def loopback_client_env(url: str) -> dict[str, str]:
+    """Environment that points boto3 (and so every amazon.aws module) at a loopback endpoint: the
+    URL, moto's fake credentials, and the modules' consistency pauses cut short."""
+    python_path = os.pathsep.join(filter(None, [str(SITE_DIR), os.environ.get("PYTHONPATH")]))
+    return {
+        "AWS_ENDPOINT_URL": url,
+        **FAKE_CREDENTIALS,
+        "WEBSTACK_EMULATOR_PAUSE_S": MODULE_PAUSE_S,
+        "PYTHONPATH": python_path,
+    }
+
+
 class EmulatorError(RuntimeError):
     pass
 
@@ -208,7 +227,7 @@ class Emulator:
     # -- use -------------------------------------------------------------------------------------
     def client_env(self) -> dict[str, str]:
         """Environment that points boto3 (and so every amazon.aws module) at this emulator."""
-        return {"AWS_ENDPOINT_URL": self.url, **FAKE_CREDENTIALS}
+        return loopback_client_env(self.url)
 
     def set_transition(self, model: str, progression: dict) -> None:
         """Use moto's state manager, e.g. keep a CloudFront distribution InProgress for N seconds."""

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from emulator import FAKE_CREDENTIALS, Emulator, EmulatorError, answers, is_loopback_url
+from emulator import Emulator, EmulatorError, answers, is_loopback_url, loopback_client_env
 
 REPO = Path(__file__).resolve().parent
 PLAYBOOKS = REPO / "playbooks"
@@ -408,7 +408,7 @@ def aws_target(args) -> Target:
     if args.endpoint_url:
         env = {"AWS_ENDPOINT_URL": args.endpoint_url}
         if is_loopback_url(args.endpoint_url):
-            env.update(FAKE_CREDENTIALS)
+            env = loopback_client_env(args.endpoint_url)
         yield Target(env=env, label=args.endpoint_url)
         return
     if args.env != LOCAL_ENV:
