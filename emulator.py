@@ -49,20 +49,24 @@ FAKE_CREDENTIALS = {
 
 # amazon.aws modules pause for fixed times to let AWS's eventual consistency settle (3 s per new
 # security group, 5 s per route table change, 10 s between Auto Scaling polls); the emulator is
-# consistent at once, so its clients cut those pauses to this (emulator_site/sitecustomize.py).
+# consistent at once, so its clients cut those pauses to this (runtime/sitecustomize.py).
 MODULE_PAUSE_S = "0.05"
-SITE_DIR = Path(__file__).resolve().parent / "emulator_site"
+SITE_DIR = Path(__file__).resolve().parent / "runtime"
+
+
+def site_python_path() -> str:
+    """PYTHONPATH with runtime/ first: its sitecustomize.py is imported by every Python a job starts."""
+    return os.pathsep.join(dict.fromkeys(filter(None, [str(SITE_DIR), os.environ.get("PYTHONPATH")])))
 
 
 def loopback_client_env(url: str) -> dict[str, str]:
     """Environment that points boto3 (and so every amazon.aws module) at a loopback endpoint: the
     URL, moto's fake credentials, and the modules' consistency pauses cut short."""
-    python_path = os.pathsep.join(filter(None, [str(SITE_DIR), os.environ.get("PYTHONPATH")]))
     return {
         "AWS_ENDPOINT_URL": url,
         **FAKE_CREDENTIALS,
         "WEBSTACK_EMULATOR_PAUSE_S": MODULE_PAUSE_S,
-        "PYTHONPATH": python_path,
+        "PYTHONPATH": site_python_path(),
     }
 
 

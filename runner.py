@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from emulator import Emulator, EmulatorError, answers, is_loopback_url, loopback_client_env
+from emulator import Emulator, EmulatorError, answers, is_loopback_url, loopback_client_env, site_python_path
 
 REPO = Path(__file__).resolve().parent
 PLAYBOOKS = REPO / "playbooks"
@@ -55,17 +55,26 @@ def retries() -> dict:
 STOPPING = threading.Event()
 
 
-def mitogen_env() -> dict[str, str]:
-    """Mitogen's strategy runs a play's modules in one persistent Python instead of a new one per
-    task (about a quarter off a run: benchmarks/). Off with WEBSTACK_MITOGEN=0 or without the package."""
+def speed_env() -> dict[str, str]:
+    """What makes a job fast, for every environment (benchmarks/): Mitogen's strategy runs a play's
+    modules in one persistent Python instead of a new one per task, and runtime/sitecustomize.py
+    lets that Python parse botocore's models once per play instead of once per task, and the
+    controller list the collections once instead of once per task. WEBSTACK_MITOGEN=0 turns Mitogen
+    off (and so the collection list, which is Mitogen's)."""
+    env = {"PYTHONPATH": site_python_path(), "WEBSTACK_SHARE_BOTOCORE_LOADER": "1"}
     if os.environ.get("WEBSTACK_MITOGEN", "1") == "0":
-        return {}
+        return env
     try:
         import ansible_mitogen
     except ImportError:
-        return {}
+        return env
     strategies = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
-    return {"ANSIBLE_STRATEGY_PLUGINS": str(strategies), "ANSIBLE_STRATEGY": "mitogen_linear"}
+    return {
+        **env,
+        "ANSIBLE_STRATEGY_PLUGINS": str(strategies),
+        "ANSIBLE_STRATEGY": "mitogen_linear",
+        "WEBSTACK_SHARE_COLLECTION_DIRS": "1",
+    }
 
 
 def available_layers() -> list[str]:
@@ -450,7 +459,7 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
                 "AWS_RETRY_MODE": os.environ.get("AWS_RETRY_MODE", RETRY_MODE),
                 "AWS_MAX_ATTEMPTS": os.environ.get("AWS_MAX_ATTEMPTS", str(RETRY_ATTEMPTS)),
                 **target.env,
-                **mitogen_env(),
+                **speed_env(),
                 "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
                 # The ansible-playbook of this interpreter's environment, even when it is not activated.
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -683,7 +692,7 @@ def command_emulator(action: str) -> int:
             print(f"webstack: {exc}", file=sys.stderr)
             return 1
         print(f"webstack: emulator running at {emu.url} (pid {emu.pid})", file=sys.stderr)
-        for key, value in {**emu.client_env(), **mitogen_env()}.items():
+        for key, value in {**emu.client_env(), **speed_env()}.items():
             print(f"export {key}={value}")
         return 0
     if action == "stop":

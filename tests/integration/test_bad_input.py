@@ -712,7 +712,7 @@ def bulk(tmp_path_factory):
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{closed_port()}",
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
         ANSIBLE_NOCOLOR="1",
-        **runner.mitogen_env(),
+        **runner.speed_env(),
     )
     proc = subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "-i", "inventories/local", str(playbook)],

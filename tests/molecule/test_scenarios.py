@@ -24,7 +24,7 @@ def test_molecule_scenario(scenario, emulator, aws, tmp_path):
     env = {
         **os.environ,
         **emulator.client_env(),
-        **runner.mitogen_env(),
+        **runner.speed_env(),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path / "molecule"),
         "NO_COLOR": "1",

@@ -1,0 +1,98 @@
+"""Imported by every Python that a webstack job starts: runner.py (and the emulator's client
+environment) put this folder on PYTHONPATH. That is the playbook, its workers and Mitogen's
+persistent interpreter, where a play's modules run one after another. Each switch is off unless
+its variable is set.
+
+WEBSTACK_SHARE_BOTOCORE_LOADER=1 (runner.py, every environment): the boto3 sessions of one process
+share botocore's data loader. amazon.aws modules open a new session for every task, and each new
+session parses the service's JSON model (EC2's is megabytes) and the endpoint tables again: about
+0.2 s of every module call. In one persistent interpreter, sharing the loader (botocore's own
+cache of those read-only files, one per data path) makes that once per play.
+
+WEBSTACK_SHARE_COLLECTION_DIRS=1 (runner.py, with Mitogen): Mitogen's planner lists every
+installed collection (importing each of the ansible package's ~100) for each module task, in a
+worker forked for that task alone, so its cache never outlives the task. The controller lists them
+once, when the strategy loads, and every worker forked from it reuses that list.
+
+WEBSTACK_EMULATOR_PAUSE_S=S (loopback endpoints only): amazon.aws and community.aws modules pause
+for fixed times so that AWS's eventual consistency can settle: ec2_security_group 3 s after
+creating a group, ec2_vpc_route_table 5 s after any change, autoscaling_group 10 s between polls.
+The emulator is consistent at once, so there those pauses are cut to S seconds. Only sleeps called
+from a module's own file are cut: botocore's retry backoff and waiters, Ansible's until/delay loops
+and everything else sleep as asked.
+"""
+
+import importlib.machinery
+import os
+import sys
+import time
+
+_MODULES = ("/amazon/aws/plugins/modules/", "/community/aws/plugins/modules/")
+
+
+def _cut_module_pauses(cap: float) -> None:
+    sleep = time.sleep
+
+    def pause(seconds: float) -> None:
+        caller = sys._getframe(1).f_code.co_filename
+        sleep(min(seconds, cap) if any(part in caller for part in _MODULES) else seconds)
+
+    time.sleep = pause
+
+
+def _share_loader(session_module) -> None:
+    create_loader = session_module.create_loader
+    loaders: dict = {}
+
+    def shared(search_path_string=None):
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    session_module.create_loader = shared
+
+
+def _share_collection_dirs(planner) -> None:
+    from ansible.collections.list import list_collection_dirs
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    if AnsibleCollectionConfig.collection_finder is None or not hasattr(planner, "_load_collections"):
+        return  # not a playbook run with collections configured, or another Mitogen: leave it be
+    dirs = [path.decode("utf-8") for path in list_collection_dirs()]
+
+    def load_collections(invocation):
+        invocation._extra_sys_paths.update(dirs)
+
+    planner._load_collections = load_collections
+
+
+class _AfterImport:
+    """A meta path finder that runs `patch(module)` once `name` has been imported (botocore is
+    imported only by the processes that use it, and only then patched)."""
+
+    def __init__(self, name: str, patch):
+        self.name, self.patch = name, patch
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_patch(module):
+            exec_module(module)
+            self.patch(module)
+
+        spec.loader.exec_module = exec_then_patch
+        return spec
+
+
+if os.environ.get("WEBSTACK_EMULATOR_PAUSE_S"):
+    _cut_module_pauses(float(os.environ["WEBSTACK_EMULATOR_PAUSE_S"]))
+if os.environ.get("WEBSTACK_SHARE_BOTOCORE_LOADER") == "1":
+    sys.meta_path.insert(0, _AfterImport("botocore.session", _share_loader))
+if os.environ.get("WEBSTACK_SHARE_COLLECTION_DIRS") == "1":
+    sys.meta_path.insert(0, _AfterImport("ansible_mitogen.planner", _share_collection_dirs))
