@@ -5,14 +5,13 @@ In order: the architecture as AWS holds it; a second (clean) deploy with changed
 nothing; plan of a pending change writes nothing; outputs and verify write nothing; no secret in any
 output or artifact; verify fails on a broken stack; publish and rollback from the command line;
 destroy leaves nothing of any type in either region, and no secret anywhere after it. Tests that
-must change a stack of their own live in the layer test files."""
+must change a stack of their own live in the layer test files and test_interrupted.py."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import signal
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ import pytest
 import runner
 from tests.census import capture
 from tests.faults import FaultProxy
-from tests.interruptions import interrupted, made
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
 
 PROJECT = "t-site"
@@ -43,16 +41,11 @@ def faults(stack):
 
 
 @pytest.fixture(scope="module")
-def deployed(stack, aws, empty, faults):
-    """The deploy's summary, and how many resources of each type it made (before any test writes)."""
+def site(stack, aws, empty, faults):
+    """The deploy's summary."""
     summary = assert_ok(stack.deploy(extra=BASE, endpoint=faults.url))
-    yield summary, made(capture(aws), empty)
+    yield summary
     destroy_unless_gone(stack, aws, empty, extra=BASE)
-
-
-@pytest.fixture(scope="module")
-def site(deployed):
-    return deployed[0]
 
 
 @pytest.fixture(scope="module")
@@ -360,35 +353,6 @@ def test_publish_then_rollback_from_the_command_line(site, stack, aws, tmp_path)
 
     assert_ok(stack.run("rollback", extra=BASE))
     assert live() == first and index() == first_index
-
-
-# -- interrupted runs ---------------------------------------------------------------------------
-def test_a_deploy_interrupted_three_times_then_finished_makes_what_one_deploy_makes(deployed, stack, aws):
-    """Another site, its deploy stopped early (Ctrl-C, while the network is built), in the middle
-    (SIGTERM, once the origin access control exists and the database is on its way) and late (SIGKILL
-    of runner.py's whole process group, between the launch template and its tags); each time nothing
-    runner.py started lives on. A fourth run finishes through the fault proxy: the census of what the
-    four made equals the shared site's (an uninterrupted deploy). Then a destroy killed half-way and
-    run again leaves nothing."""
-    _, expected = deployed
-    other = {"webstack_project": "t-killed", "webstack_domain": "t-killed.local.test"}
-    before = capture(aws)
-    try:
-        for task, how in [
-            ("Ensure the VPC exists", signal.SIGINT),
-            ("Ensure the origin access control that signs requests to the bucket exists", signal.SIGTERM),
-            ("Ensure the launch template requires IMDSv2, encrypts its volume and has no public IP", signal.SIGKILL),
-        ]:
-            interrupted(stack.emulator.url, "deploy", other, task, how)
-        with FaultProxy(stack.emulator.url, share=0.1) as faults:
-            assert_ok(stack.deploy(extra=other, endpoint=faults.url))
-        assert made(capture(aws), before) == expected
-    finally:
-        interrupted(
-            stack.emulator.url, "destroy", other, "Remove the Auto Scaling groups and their instances", signal.SIGKILL
-        )
-        assert_ok(stack.destroy(extra=other))
-    assert_unchanged(aws, before)
 
 
 # -- destroy ------------------------------------------------------------------------------------

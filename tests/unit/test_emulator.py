@@ -181,4 +181,3 @@ def test_the_hold_switch_keeps_a_deleted_distributions_certificate_and_control_f
     distribution_using(free_certificate, free_control, "t-hold-2")
     cloudfront.delete_origin_access_control(Id=free_control, IfMatch="any")
     acm.delete_certificate(CertificateArn=free_certificate)
-
