@@ -63,12 +63,30 @@ def stack(emulator, tmp_path_factory):
     return Stack(emulator, tmp_path_factory.mktemp("stack"))
 
 
+# The longest groups start first, so that no worker is left running one alone at the end of the run
+# while the others are idle (each takes minutes; everything else is shorter and fills in around them).
+LONGEST_FIRST = [
+    "tests/integration/test_interrupted.py",
+    "tests/integration/test_site.py",
+    "tests/integration/test_bad_input.py",
+    "tests/integration/test_destroy_guard.py",
+    "tests/molecule/test_scenarios.py",
+]
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Keep each test file on one xdist worker (its tests share one deployed stack), but spread
-    molecule scenarios, which are independent, one by one."""
+    molecule scenarios, which are independent, one by one; the longest groups first (the sort is
+    stable: a file's tests keep their order)."""
     for item in items:
         group = item.nodeid.split("::")[0]
         if item.get_closest_marker("molecule"):
             group = item.nodeid
         item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)

@@ -67,8 +67,10 @@ KINDS = ("throttle", "throttle", "bare-503", "reset")
 
 
 class FaultProxy:
-    """Forwards to `upstream`, answering `share` of the AWS requests with a fault. The faults
-    rotate through throttling, a bare 503 and a reset connection."""
+    """Forwards to `upstream`, answering `share` of the AWS requests with a fault, and the first
+    request to each service too (so that every service the run calls is seen failing at least once,
+    however few calls it gets). The faults rotate through throttling, a bare 503 and a reset
+    connection."""
 
     def __init__(self, upstream: str, share: float, seed: int = 20261125, kinds: tuple[str, ...] = KINDS):
         parsed = urlparse(upstream)
@@ -79,6 +81,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.injected: Counter = Counter()
         self.forwarded = 0
+        self.seen: set[str] = set()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="fault-proxy", daemon=True)
@@ -100,10 +103,12 @@ class FaultProxy:
         if not service:  # not an AWS call (the emulator's own API)
             return None
         with self.lock:
-            if self.random.random() >= self.share:
+            first = service not in self.seen
+            self.seen.add(service)
+            if not first and self.random.random() >= self.share:
                 self.forwarded += 1
                 return None
-            kind = self.random.choice(self.kinds)
+            kind = self.kinds[len(self.seen) % len(self.kinds)] if first else self.random.choice(self.kinds)
             self.injected[f"{kind}:{service}"] += 1
             return kind
 
