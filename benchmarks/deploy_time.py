@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """How long webstack takes against the embedded emulator: first deploy, no-op deploy, plan,
 destroy -- with the layers of a stage side by side (as runner.py does) and, for comparison, one
-after another. Prints figures; asserts nothing.
+after another -- and each as a ratio to the floor measured in the same run: benchmarks/floor.py,
+one Python process that describes every resource of the deployed stack once, both regions.
+Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/deploy_time.py [--layers network,backend] [--repeat 1]
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +40,17 @@ def timed(command: str, emu: Emulator, layers: str, project: str) -> tuple[float
     return took, summary
 
 
+def floor(emu: Emulator) -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "floor.py"), emu.url], check=True, capture_output=True)
+    return time.monotonic() - started
+
+
 def run_once(emu: Emulator, layers: str, project: str) -> dict[str, float]:
     figures = {}
     for label, command in [("deploy (create)", "deploy"), ("deploy (no-op)", "deploy"), ("plan", "plan")]:
+        if label == "deploy (no-op)":
+            figures["floor"] = floor(emu)
         took, summary = timed(command, emu, layers, project)
         figures[label] = took
         figures[f"{label} changed"] = sum(h["changed"] for h in summary["hosts"].values())
@@ -73,6 +84,10 @@ def main() -> None:
         staged = sum(results["staged"][key]) / args.repeat
         seq = sum(results["sequential"].get(key, [0])) / args.repeat
         print(f"{key:{width}}  {staged:10.1f}  {seq:10.1f}")
+    floor_s = sum(results["staged"]["floor"]) / args.repeat
+    print(f"\nstaged, as a ratio to the floor ({floor_s:.1f} s; issue 11's target for no-op deploy and plan: 8x)")
+    for key in ("deploy (create)", "deploy (no-op)", "plan", "destroy"):
+        print(f"{key:{width}}  {sum(results['staged'][key]) / args.repeat / floor_s:9.1f}x")
 
 
 if __name__ == "__main__":
