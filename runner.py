@@ -415,9 +415,10 @@ class Target:
 @contextlib.contextmanager
 def aws_target(args) -> Target:
     if args.endpoint_url:
-        env = {"AWS_ENDPOINT_URL": args.endpoint_url}
         if is_loopback_url(args.endpoint_url):
             env = loopback_client_env(args.endpoint_url)
+        else:
+            env = {"AWS_ENDPOINT_URL": args.endpoint_url}
         yield Target(env=env, label=args.endpoint_url)
         return
     if args.env != LOCAL_ENV:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 import runner
-from emulator import FAKE_CREDENTIALS, MODULE_PAUSE_S, free_port
+from emulator import FAKE_CREDENTIALS, MODULE_PAUSE_S, free_port, loopback_client_env
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
@@ -890,6 +890,7 @@ def test_fake_credentials_go_to_loopback_endpoints_only(env, endpoint, fake):
         assert target.emulator is None
         assert target.env["AWS_ENDPOINT_URL"] == endpoint
         if fake:
+            assert target.env == loopback_client_env(endpoint)
             assert FAKE_CREDENTIALS.items() <= target.env.items()
             assert target.env["WEBSTACK_EMULATOR_PAUSE_S"] == MODULE_PAUSE_S
         else:
