@@ -176,3 +176,45 @@ def test_the_destroy_workflow_plans_then_waits_for_an_approval(config):
         assert "approval_node" in approve
         assert templates[destroy["unified_job_template"]]["playbook"] == "playbooks/destroy.yml"
         assert templates[destroy["unified_job_template"]]["job_type"] == "run"
+
+
+def _inject(credential_type: dict, inputs: dict, tmp_path: Path) -> dict[str, str]:
+    """What the controller does at launch: render the injector's files and environment with the
+    credential's inputs (every field the credential leaves out is empty), in a sandboxed Jinja."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    jinja = SandboxedEnvironment()
+    values = {field["id"]: "" for field in credential_type["inputs"]["fields"]} | inputs
+    filenames = {}
+    for key, template in credential_type["injectors"]["file"].items():
+        name = key.removeprefix("template.")
+        filenames[name] = str(tmp_path / name)
+        Path(filenames[name]).write_text(jinja.from_string(template).render(values))
+    context = values | {"tower": {"filename": filenames}}
+    return {key: jinja.from_string(value).render(context) for key, value in credential_type["injectors"]["env"].items()}
+
+
+@pytest.mark.parametrize("role", ["", "arn:aws:iam::123456789012:role/webstack-deployer"])
+def test_the_credential_gives_boto3_the_keys_the_region_and_the_role(config, tmp_path, monkeypatch, role):
+    """Read by botocore as amazon.aws reads it (AWS_PROFILE and the files; no call is made)."""
+    import botocore.session
+
+    (credential_type,) = config["controller_credential_types"]
+    inputs = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "secret", "aws_region": "ap-northeast-2"}
+    env = _inject(credential_type, inputs | {"aws_role_arn": role}, tmp_path)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    session = botocore.session.Session()
+    assert session.get_config_variable("region") == "ap-northeast-2"
+    profile = session.get_scoped_config()
+    if role:
+        assert (profile["role_arn"], profile["source_profile"]) == (role, "webstack-keys")
+        source = session.full_config["profiles"]["webstack-keys"]
+        assert (source["aws_access_key_id"], source["region"]) == ("AKIDEXAMPLE", "ap-northeast-2")
+        assert "aws_access_key_id" not in profile  # the keys only assume the role
+    else:
+        credentials = session.get_credentials()
+        assert (credentials.access_key, credentials.secret_key, credentials.token) == ("AKIDEXAMPLE", "secret", None)
+        assert "role_arn" not in profile
