@@ -5,6 +5,7 @@ roles or group_vars document; its generated files are what generate.py writes to
 from __future__ import annotations
 
 import importlib.util
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,39 @@ def test_the_credential_gives_boto3_the_keys_the_region_and_the_role(config, tmp
         credentials = session.get_credentials()
         assert (credentials.access_key, credentials.secret_key, credentials.token) == ("AKIDEXAMPLE", "secret", None)
         assert "role_arn" not in profile
+
+
+# Each list of infra.aap_configuration's and the awx.awx module its role calls for every item
+# (awx.awx comes with the pinned `ansible` package; infra.aap_configuration does not).
+MODULES = {
+    "controller_templates": "job_template",
+    "controller_workflows": "workflow_job_template",
+    "controller_projects": "project",
+    "controller_inventories": "inventory",
+    "controller_inventory_sources": "inventory_source",
+    "controller_credentials": "credential",
+    "controller_credential_types": "credential_type",
+    "controller_execution_environments": "execution_environment",
+}
+AWX_MODULES = Path(sysconfig.get_paths()["purelib"]) / "ansible_collections" / "awx" / "awx" / "plugins" / "modules"
+
+
+def module_options(module: str) -> dict[str, dict]:
+    from ansible.parsing.plugin_docs import read_docstring
+
+    options = read_docstring(str(AWX_MODULES / f"{module}.py"))["doc"]["options"]
+    return options | {alias: spec for spec in options.values() for alias in spec.get("aliases", [])}
+
+
+@pytest.mark.parametrize("variable", sorted(MODULES))
+def test_every_field_is_an_option_of_the_awx_module_that_applies_it(config, variable):
+    options = module_options(MODULES[variable])
+    # simplified_workflow_nodes is the role's own: each node goes to workflow_job_template_node.
+    fields = {field for item in config[variable] for field in item} - {"simplified_workflow_nodes"}
+    assert fields <= set(options), fields - set(options)
+    if variable == "controller_workflows":
+        node_options = module_options("workflow_job_template_node")
+        nodes = [node for item in config[variable] for node in item["simplified_workflow_nodes"]]
+        assert {field for node in nodes for field in node} <= set(node_options)
+        approval = set(node_options["approval_node"]["suboptions"])
+        assert all(set(node["approval_node"]) <= approval for node in nodes if "approval_node" in node)
