@@ -293,6 +293,12 @@ def _patch_moto() -> None:
     * NAT gateways: moto keeps a deleted gateway's network interface (and its elastic IP's
       association) for ever; AWS removes the interface with the gateway and frees the address.
       While the hold switch keeps that interface, deleting its subnet answers DependencyViolation.
+    * CloudFront Functions: moto 5.2 creates, describes and deletes a function but cannot update
+      or publish one, has no LIVE stage and forgets a behaviour's FunctionAssociations; AWS keeps a
+      DEVELOPMENT and a LIVE stage, checks If-Match, lets a behaviour use only a published function
+      and refuses to delete one in use (FunctionInUse).
+    * CloudFront response headers policies: moto 5.2 has no API for them; AWS does (create, get,
+      update and delete with If-Match, list, ResponseHeadersPolicyInUse).
     * Late releases (off unless switched on, see Emulator.hold_releases): AWS frees a certificate
       some time after the load balancer or distribution that used it is deleted, an Origin Access
       Control after its distribution, and a NAT gateway's network interface after the gateway;
@@ -301,6 +307,9 @@ def _patch_moto() -> None:
       never refuses an in-use certificate.
     """
     _patch_cloudfront_origins()
+    _patch_cloudfront_functions()
+    _patch_cloudfront_function_associations()
+    _patch_cloudfront_response_headers_policies()
     _patch_bucket_policy_conditions()
     _patch_certificate_release()
     _patch_nat_gateway_release()
@@ -319,6 +328,218 @@ def _patch_cloudfront_origins() -> None:
             self.s3_origin_config = origin["S3OriginConfig"]
 
     models.Origin.__init__ = origin_init
+
+
+def _cloudfront_error(code: str, message: str):
+    """An error moto serializes with CloudFront's own error model (status code included)."""
+    from moto.core.exceptions import ServiceException
+
+    class CloudFrontError(ServiceException):
+        pass
+
+    return CloudFrontError(code, message)
+
+
+def _behaviours(distribution) -> list:
+    config = distribution.distribution_config
+    others = config.CacheBehaviors.get("Items") or [] if isinstance(config.CacheBehaviors, dict) else []
+    return [config.DefaultCacheBehavior, *others]
+
+
+def _patch_cloudfront_functions() -> None:
+    from moto.cloudfront import models, urls
+    from moto.cloudfront.exceptions import NoSuchFunctionExists
+    from moto.cloudfront.responses import CloudFrontResponse
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+
+    urls.url_paths["{0}/2020-05-31/function/(?P<function_name>[^/]+)/publish$"] = CloudFrontResponse.dispatch
+
+    def function(backend, name, if_match=None):
+        found = backend.describe_function(name)
+        if if_match is not None and if_match != found.etag:
+            raise _cloudfront_error("PreconditionFailed", "The If-Match version is not the function's current ETag.")
+        return found
+
+    def staged(found, stage):
+        """(config, code, etag, status) of one stage; LIVE exists once the function is published."""
+        if stage == "LIVE":
+            if getattr(found, "live", None) is None:
+                raise NoSuchFunctionExists(found.name)
+            return found.live
+        return found.config, found.code, found.etag, found.status
+
+    def summary(found, stage):
+        config, _code, etag, status = staged(found, stage)
+        metadata = dict(found.function_summary["FunctionMetadata"], Stage=stage)
+        return {"Name": found.name, "Status": status, "FunctionConfig": config, "FunctionMetadata": metadata}, etag
+
+    def describe_function(self):
+        found = self.backend.describe_function(self._get_param("Name"))
+        result, etag = summary(found, self._get_param("Stage") or "DEVELOPMENT")
+        return ActionResult({"FunctionSummary": result, "ETag": etag})
+
+    def get_function(self):
+        found = self.backend.describe_function(self._get_param("Name"))
+        _config, code, etag, _status = staged(found, self._get_param("Stage") or "DEVELOPMENT")
+        return ActionResult({"FunctionCode": code, "ETag": etag, "ContentType": "application/octet-stream"})
+
+    def update_function(self):
+        found = function(self.backend, self._get_param("Name"), self._get_param("IfMatch"))
+        found.config, found.code = self._get_param("FunctionConfig", {}), self._get_param("FunctionCode")
+        found.etag, found.status, found.last_modified_time = models.random_id(), "UNPUBLISHED", utcnow()
+        result, etag = summary(found, "DEVELOPMENT")
+        return ActionResult({"FunctionSummary": result, "ETag": etag})
+
+    def publish_function(self):
+        found = function(self.backend, self._get_param("Name"), self._get_param("IfMatch"))
+        found.live = (dict(found.config), found.code, models.random_id(), "DEPLOYED")
+        found.status = "UNASSOCIATED"
+        return ActionResult({"FunctionSummary": summary(found, "LIVE")[0]})
+
+    for handler in (describe_function, get_function, update_function, publish_function):
+        setattr(CloudFrontResponse, handler.__name__, handler)
+
+
+def _patch_cloudfront_function_associations() -> None:
+    from moto.cloudfront import models
+
+    original_behaviour_init = models.DefaultCacheBehaviour.__init__
+
+    def behaviour_init(self, config):
+        original_behaviour_init(self, config)
+        self.function_associations = config.get("FunctionAssociations") or {"Quantity": 0}
+
+    original_delete = models.CloudFrontBackend.delete_function
+
+    def delete_function(self, name, if_match):
+        arn = self.describe_function(name).arn
+        for distribution in self.distributions.values():
+            for behaviour in _behaviours(distribution):
+                if any(a.get("FunctionARN") == arn for a in behaviour.function_associations.get("Items") or []):
+                    raise _cloudfront_error("FunctionInUse", f"Function {name} is associated with a distribution.")
+        return original_delete(self, name, if_match)
+
+    def check_associations(backend, config):
+        """AWS lets a behaviour use a function only once it is published (its LIVE stage)."""
+        behaviours = [config.get("DefaultCacheBehavior") or {}, *(config.get("CacheBehaviors") or {}).get("Items", [])]
+        for behaviour in behaviours:
+            for association in (behaviour.get("FunctionAssociations") or {}).get("Items") or []:
+                name = association.get("FunctionARN", "").rsplit("/", 1)[-1]
+                if getattr(backend.functions.get(name), "live", None) is None:
+                    raise _cloudfront_error(
+                        "InvalidFunctionAssociation", f"{association.get('FunctionARN')} is not a published function."
+                    )
+
+    original_create = models.CloudFrontBackend.create_distribution_with_tags
+    original_update = models.CloudFrontBackend.update_distribution
+
+    def create_distribution_with_tags(self, distribution_config, tags):
+        check_associations(self, distribution_config)
+        return original_create(self, distribution_config, tags)
+
+    def update_distribution(self, dist_config, _id, if_match):
+        check_associations(self, dist_config or {})
+        return original_update(self, dist_config, _id, if_match)
+
+    models.DefaultCacheBehaviour.__init__ = behaviour_init
+    models.CloudFrontBackend.delete_function = delete_function
+    models.CloudFrontBackend.create_distribution_with_tags = create_distribution_with_tags
+    models.CloudFrontBackend.update_distribution = update_distribution
+
+
+def _patch_cloudfront_response_headers_policies() -> None:
+    from moto.cloudfront import models, urls
+    from moto.cloudfront.responses import CloudFrontResponse
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    base = "{0}/2020-05-31/response-headers-policy"
+    for path in ("$", "/(?P<policy_id>[^/]+)$", "/(?P<policy_id>[^/]+)/config$"):
+        urls.url_paths[base + path] = CloudFrontResponse.dispatch
+
+    def policies(backend) -> dict:
+        return backend.__dict__.setdefault("webstack_response_headers_policies", {})
+
+    def policy(backend, policy_id, if_match=None) -> dict:
+        found = policies(backend).get(policy_id)
+        if found is None:
+            raise _cloudfront_error("NoSuchResponseHeadersPolicy", f"No response headers policy {policy_id}.")
+        if if_match is not None and if_match != found["etag"]:
+            raise _cloudfront_error("PreconditionFailed", "The If-Match version is not the policy's current ETag.")
+        return found
+
+    def unique_name(backend, config, policy_id=None):
+        for other_id, other in policies(backend).items():
+            if other_id != policy_id and other["config"]["Name"] == config.get("Name"):
+                raise _cloudfront_error(
+                    "ResponseHeadersPolicyAlreadyExists", f"A response headers policy named {config['Name']} exists."
+                )
+
+    def view(found) -> dict:
+        return {
+            "Id": found["id"],
+            "LastModifiedTime": found["modified"],
+            "ResponseHeadersPolicyConfig": found["config"],
+        }
+
+    def save(found, config) -> dict:
+        found.update(config=config, etag=models.random_id(), modified=utcnow())
+        return found
+
+    def create_response_headers_policy(self):
+        config = self._get_param("ResponseHeadersPolicyConfig", {})
+        unique_name(self.backend, config)
+        policy_id = str(mock_random.uuid4())
+        found = policies(self.backend)[policy_id] = save({"id": policy_id}, config)
+        location = f"https://cloudfront.amazonaws.com/2020-05-31/response-headers-policy/{policy_id}"
+        return ActionResult({"ResponseHeadersPolicy": view(found), "ETag": found["etag"], "Location": location})
+
+    def get_response_headers_policy(self):
+        found = policy(self.backend, self._get_param("Id"))
+        return ActionResult({"ResponseHeadersPolicy": view(found), "ETag": found["etag"]})
+
+    def get_response_headers_policy_config(self):
+        found = policy(self.backend, self._get_param("Id"))
+        return ActionResult({"ResponseHeadersPolicyConfig": found["config"], "ETag": found["etag"]})
+
+    def update_response_headers_policy(self):
+        policy_id, config = self._get_param("Id"), self._get_param("ResponseHeadersPolicyConfig", {})
+        found = policy(self.backend, policy_id, self._get_param("IfMatch"))
+        unique_name(self.backend, config, policy_id)
+        save(found, config)
+        return ActionResult({"ResponseHeadersPolicy": view(found), "ETag": found["etag"]})
+
+    def delete_response_headers_policy(self):
+        policy_id = self._get_param("Id")
+        policy(self.backend, policy_id, self._get_param("IfMatch"))
+        for distribution in self.backend.distributions.values():
+            if any(b.response_headers_policy_id == policy_id for b in _behaviours(distribution)):
+                raise _cloudfront_error(
+                    "ResponseHeadersPolicyInUse", f"Response headers policy {policy_id} is attached to a distribution."
+                )
+        del policies(self.backend)[policy_id]
+        return EmptyResult()
+
+    def list_response_headers_policies(self):
+        wanted = self._get_param("Type")
+        found = [] if wanted == "managed" else list(policies(self.backend).values())
+        entries = [{"Type": "custom", "ResponseHeadersPolicy": view(p)} for p in found]
+        listing = {"MaxItems": 100, "Quantity": len(entries)}
+        if entries:
+            listing["Items"] = entries
+        return ActionResult({"ResponseHeadersPolicyList": listing})
+
+    for handler in (
+        create_response_headers_policy,
+        get_response_headers_policy,
+        get_response_headers_policy_config,
+        update_response_headers_policy,
+        delete_response_headers_policy,
+        list_response_headers_policies,
+    ):
+        setattr(CloudFrontResponse, handler.__name__, handler)
 
 
 # Seconds a deleted resource keeps holding what it used (0: released at once, as moto does).

@@ -658,8 +658,16 @@ def command_verify(args, target: Target, layers: list[str]) -> int:
             service, region_name=client_region, endpoint_url=target.env.get("AWS_ENDPOINT_URL"), config=config
         )
 
+    # The cdn role's modes, as configured or as its defaults set them.
+    cdn = {**yaml.safe_load((REPO / "roles" / "cdn" / "defaults" / "main.yml").read_text()), **settings}
     stack = webstack_verify.Stack(
-        client, settings["webstack_project"], settings["webstack_environment"], region, settings["webstack_domain"]
+        client,
+        settings["webstack_project"],
+        settings["webstack_environment"],
+        region,
+        settings["webstack_domain"],
+        spa_routing=cdn["cdn_spa_routing"],
+        response_headers=cdn["cdn_response_headers"],
     )
     checks = webstack_verify.verify(stack, layers, live_https="AWS_ENDPOINT_URL" not in target.env)
     for check in checks:

@@ -6,9 +6,10 @@ the roles find each other, and each check yields one pass/fail line:
     records -> targets, listeners, certificates' regions and status, OAC and bucket policy,
     Auto Scaling group in private subnets behind the target group, database private.
 
-On real AWS (no endpoint override) it also makes HTTPS requests to the API's health path and to an
-SPA deep link. Moto serves no content through CloudFront or the ALB, so those two are skipped there
-and reported as such.
+On real AWS (no endpoint override) it also makes HTTPS requests: the API's health path, an SPA
+deep link (200 HTML), a missing asset (404 in function routing) and the site's root (the security
+headers). Moto serves no content through CloudFront or the ALB, so those are skipped there and
+reported as such.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+# What a site's own headers policy must send: HSTS of a year or more, nosniff, frame options and a
+# referrer policy (the managed SecurityHeadersPolicy's set).
+HSTS_MIN_AGE = 31536000
+SECURITY_HEADERS = ("strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy")
 
 
 @dataclass
@@ -38,11 +44,23 @@ class Check:
 class Stack:
     """Finds the stack's resources by tag with boto3 clients made by `client(service, region)`."""
 
-    def __init__(self, client: Callable, project: str, environment: str, region: str, domain: str):
+    def __init__(
+        self,
+        client: Callable,
+        project: str,
+        environment: str,
+        region: str,
+        domain: str,
+        *,
+        spa_routing: str = "function",
+        response_headers: str = "custom",
+    ):
         self.client = client
         self.tags = {"Project": project, "Environment": environment, "ManagedBy": "webstack"}
         self.region = region
         self.domain = domain.rstrip(".")
+        self.spa_routing = spa_routing
+        self.response_headers = response_headers
 
     def owns(self, tags) -> bool:
         if isinstance(tags, list):
@@ -187,12 +205,8 @@ def check_frontend(stack: Stack) -> Iterator[Check]:
         behaviour["ViewerProtocolPolicy"] == "redirect-to-https",
         behaviour["ViewerProtocolPolicy"],
     )
-    errors = {e["ErrorCode"]: e for e in config.get("CustomErrorResponses", {}).get("Items", [])}
-    spa = all(
-        errors.get(code, {}).get("ResponsePagePath") == "/index.html" and str(errors[code].get("ResponseCode")) == "200"
-        for code in (403, 404)
-    )
-    yield Check("frontend: SPA deep links answered by /index.html 200", spa, json.dumps(sorted(errors)))
+    yield from check_spa_routing(stack, config)
+    yield from check_security_headers(stack, behaviour)
     yield Check(
         "frontend: default root object",
         config.get("DefaultRootObject") == "index.html",
@@ -239,6 +253,78 @@ def check_frontend(stack: Stack) -> Iterator[Check]:
     yield Check("frontend: bucket blocks all public access", all(block.values()), json.dumps(block))
 
 
+def _answers_with_the_page(entry: dict) -> bool:
+    return entry.get("ResponsePagePath") == "/index.html" and str(entry.get("ResponseCode")) == "200"
+
+
+def check_spa_routing(stack: Stack, config: dict) -> Iterator[Check]:
+    errors = {e["ErrorCode"]: e for e in config.get("CustomErrorResponses", {}).get("Items", [])}
+    associations = config["DefaultCacheBehavior"].get("FunctionAssociations", {}).get("Items", [])
+    viewer_request = next((a["FunctionARN"] for a in associations if a["EventType"] == "viewer-request"), None)
+    if stack.spa_routing == "error_pages":
+        yield Check(
+            "frontend: SPA deep links answered by /index.html 200",
+            all(_answers_with_the_page(errors.get(code, {})) for code in (403, 404)),
+            json.dumps(sorted(errors)),
+        )
+        return
+    live = None
+    if viewer_request:
+        cloudfront = stack.client("cloudfront", "us-east-1")
+        name = viewer_request.rsplit("/", 1)[-1]
+        try:
+            live = cloudfront.describe_function(Name=name, Stage="LIVE")["FunctionSummary"]
+            code = cloudfront.get_function(Name=name, Stage="LIVE")["FunctionCode"].read().decode()
+        except ClientError as exc:
+            live, code = None, str(exc)
+    yield Check(
+        "frontend: client routes answered by the published routing function",
+        live is not None and "webstack SPA routing" in code,
+        f"viewer-request {viewer_request or 'has no function'}"
+        + (f", LIVE {live['FunctionConfig'].get('Runtime')}" if live else ", not published"),
+    )
+    wrong = sorted(code for code, entry in errors.items() if _answers_with_the_page(entry))
+    yield Check(
+        "frontend: a missing file is a 404, not the app's page",
+        not wrong,
+        f"error responses answering with /index.html 200: {wrong}" if wrong else "no error answers with the page",
+    )
+
+
+def check_security_headers(stack: Stack, behaviour: dict) -> Iterator[Check]:
+    policy_id = behaviour.get("ResponseHeadersPolicyId") or ""
+    if stack.response_headers == "managed":
+        yield Check(
+            "frontend: the managed SecurityHeadersPolicy is attached",
+            policy_id == MANAGED_SECURITY_HEADERS_POLICY_ID,
+            policy_id or "no response headers policy",
+        )
+        return
+    try:
+        policy = stack.client("cloudfront", "us-east-1").get_response_headers_policy_config(Id=policy_id)
+        config = policy["ResponseHeadersPolicyConfig"]
+    except (ClientError, ParamValidationError) as exc:
+        yield Check("frontend: the site's security headers policy", False, f"{policy_id or 'none'}: {exc}")
+        return
+    headers = config.get("SecurityHeadersConfig", {})
+    hsts = headers.get("StrictTransportSecurity", {})
+    missing = [
+        name
+        for name, present in (
+            (f"HSTS max-age >= {HSTS_MIN_AGE}", hsts.get("AccessControlMaxAgeSec", 0) >= HSTS_MIN_AGE),
+            ("X-Content-Type-Options", "ContentTypeOptions" in headers),
+            ("X-Frame-Options", "FrameOptions" in headers),
+            ("Referrer-Policy", "ReferrerPolicy" in headers),
+        )
+        if not present
+    ]
+    yield Check(
+        "frontend: the site's security headers policy sends HSTS, nosniff, frame options, referrer policy",
+        config.get("Name") == f"{stack.tags['Project']}-{stack.tags['Environment']}-headers" and not missing,
+        f"{config.get('Name')}: " + (f"missing {', '.join(missing)}" if missing else "all set"),
+    )
+
+
 def check_dns(stack: Stack) -> Iterator[Check]:
     zone = stack.hosted_zone()
     if zone is None:
@@ -276,20 +362,58 @@ def check_dns(stack: Stack) -> Iterator[Check]:
             )
 
 
-def check_https(domain: str, deep_link: str = "/users/42", health_path: str = "/health") -> Iterator[Check]:
-    for name, url in (
-        ("API health", f"https://api.{domain}{health_path}"),
-        ("SPA deep link", f"https://{domain}{deep_link}"),
-    ):
+def _fetch(url: str) -> tuple[int, dict[str, str]]:
+    """(status, lower-cased headers) of a GET that follows no redirect."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(url, timeout=15) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+
+
+def check_live(site_url: str, api_url: str, spa_routing: str, health_path: str = "/health") -> Iterator[Check]:
+    """Requests to the running stack: the API's health, an SPA deep link (200 HTML), a missing
+    asset (404 unless error_pages routing answers it with the page) and the root's security headers."""
+    probes = [
+        ("API health", f"{api_url}{health_path}", lambda status, _h: (status == 200, f"HTTP {status}")),
+        (
+            "SPA deep link",
+            f"{site_url}/webstack-verify/deep/link",
+            lambda status, h: (
+                status == 200 and h.get("content-type", "").startswith("text/html"),
+                f"HTTP {status} {h.get('content-type', '')}",
+            ),
+        ),
+        (
+            "site root's security headers",
+            f"{site_url}/",
+            lambda status, h: (
+                status == 200 and all(name in h for name in SECURITY_HEADERS),
+                f"HTTP {status}, missing {[n for n in SECURITY_HEADERS if n not in h] or 'none'}",
+            ),
+        ),
+    ]
+    if spa_routing == "function":
+        probes.append(
+            (
+                "missing asset",
+                f"{site_url}/assets/webstack-verify-missing.js",
+                lambda status, h: (status == 404, f"HTTP {status} {h.get('content-type', '')}"),
+            )
+        )
+    for name, url, judge in probes:
         try:
-            with urllib.request.urlopen(url, timeout=15) as resp:
-                status = resp.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
+            status, headers = _fetch(url)
         except (urllib.error.URLError, OSError) as exc:
             yield Check(f"https: {name} {url}", False, str(exc))
             continue
-        yield Check(f"https: {name} {url}", status == 200, f"HTTP {status}")
+        passed, detail = judge(status, headers)
+        yield Check(f"https: {name} {url}", passed, detail)
 
 
 def _covered(name: str, certificate_names: set[str]) -> bool:
@@ -310,7 +434,7 @@ def verify(stack: Stack, layers: list[str], *, live_https: bool) -> list[Check]:
             except (BotoCoreError, ClientError, KeyError, IndexError) as exc:  # unreadable counts as failed
                 checks.append(Check(f"{layer}: read from AWS", False, f"{type(exc).__name__}: {exc}"))
     if live_https:
-        checks.extend(check_https(stack.domain))
+        checks.extend(check_live(f"https://{stack.domain}", f"https://api.{stack.domain}", stack.spa_routing))
     else:
         checks.append(Check("https: live requests", None, "skipped: the emulator serves no content"))
     return checks

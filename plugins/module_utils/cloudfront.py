@@ -287,7 +287,8 @@ def desired_distribution_parts(spec):
     ``spec`` keys: comment, enabled, origin_id, origin_domain_name, origin_access_control_id,
     default_root_object, viewer_protocol_policy, cache_policy_id, response_headers_policy_id,
     compress, http_version, ipv6_enabled, price_class, aliases, acm_certificate_arn,
-    minimum_protocol_version, custom_error_responses (None = leave alone).
+    minimum_protocol_version, function_associations ([{"EventType", "FunctionARN"}]),
+    custom_error_responses (None = leave alone).
     """
     parts = {
         "Comment": spec["comment"],
@@ -301,6 +302,9 @@ def desired_distribution_parts(spec):
             "Compress": spec["compress"],
             "CachePolicyId": spec["cache_policy_id"],
             "ResponseHeadersPolicyId": spec["response_headers_policy_id"],
+            "FunctionAssociations": quantity_list(
+                sorted(spec.get("function_associations") or [], key=lambda a: a["EventType"])
+            ),
             "AllowedMethods": {
                 "Quantity": 2,
                 "Items": ["GET", "HEAD"],
@@ -398,6 +402,10 @@ def normalise_distribution_config(config, ignore_origin_access_for=()):
     if behavior.get("CachePolicyId"):
         for legacy in _LEGACY_CACHE_KEYS:
             behavior.pop(legacy, None)
+    if behavior:
+        behavior["FunctionAssociations"] = sorted(
+            behavior.get("FunctionAssociations") or [], key=lambda a: a.get("EventType", "")
+        )
     methods = behavior.get("AllowedMethods")
     if isinstance(methods, dict):
         methods["Items"] = sorted(methods.get("Items") or [])

@@ -14,7 +14,8 @@ description:
     check mode and cannot attach an Origin Access Control (it creates a legacy origin access
     identity instead).
   - The distribution is found by its C(Name) tag (O(name)); it is created with O(caller_reference).
-  - Builds the settings it manages (origin, default cache behaviour, certificate, aliases, price
+  - Builds the settings it manages (origin, default cache behaviour with its function
+    associations, certificate, aliases, price
     class, HTTP version, IPv6, root object, comment, enabled, and error responses when
     O(custom_error_responses) is given) on top of the current configuration, keeps everything else,
     compares the two normalised, and calls UpdateDistribution with the config's ETag as C(If-Match)
@@ -80,6 +81,23 @@ options:
         Referrer-Policy strict-origin-when-cross-origin, X-XSS-Protection). Empty string for none.
     type: str
     default: 67f7725c-6f97-4210-82d7-5512b31e9d03
+  function_associations:
+    description:
+      - The CloudFront Functions the default cache behaviour runs; all of them (an empty list
+        removes every association). Each function must be published.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      event_type:
+        description: When the function runs.
+        type: str
+        choices: [viewer-request, viewer-response]
+        required: true
+      function_arn:
+        description: ARN of the function (see M(webstack.aws.cloudfront_function)).
+        type: str
+        required: true
   compress:
     description: Whether CloudFront compresses responses.
     type: bool
@@ -238,6 +256,9 @@ def validate(params, check_mode):
         problems.append("origin_domain_name is required: the S3 bucket's regional domain name.")
     if not params["origin_access_control_id"] and not check_mode:
         problems.append("origin_access_control_id is required: the bucket stays private and only an OAC may read it.")
+    events = [association["event_type"] for association in params["function_associations"]]
+    if len(events) != len(set(events)):
+        problems.append(f"function_associations {events}: CloudFront runs one function per event type.")
     for entry in params["custom_error_responses"] or []:
         problems += cf.error_pages_problems(
             [entry["error_code"]], entry["response_page_path"], entry["response_code"], entry["error_caching_min_ttl"]
@@ -257,6 +278,9 @@ def spec_from(params):
         "viewer_protocol_policy": params["viewer_protocol_policy"],
         "cache_policy_id": params["cache_policy_id"],
         "response_headers_policy_id": params["response_headers_policy_id"],
+        "function_associations": [
+            {"EventType": a["event_type"], "FunctionARN": a["function_arn"]} for a in params["function_associations"]
+        ],
         "compress": params["compress"],
         "http_version": params["http_version"],
         "ipv6_enabled": params["ipv6_enabled"],
@@ -393,6 +417,15 @@ def main():
         ),
         cache_policy_id=dict(type="str", default=cf.CACHING_OPTIMIZED_POLICY_ID),
         response_headers_policy_id=dict(type="str", default=cf.SECURITY_HEADERS_POLICY_ID),
+        function_associations=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                event_type=dict(type="str", required=True, choices=["viewer-request", "viewer-response"]),
+                function_arn=dict(type="str", required=True),
+            ),
+        ),
         compress=dict(type="bool", default=True),
         http_version=dict(type="str", default="http2and3", choices=["http1.1", "http2", "http3", "http2and3"]),
         ipv6_enabled=dict(type="bool", default=True),

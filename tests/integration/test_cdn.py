@@ -1,22 +1,39 @@
 """The cdn layer (playbooks/frontend.yml --tags cdn) against the test run's moto server: the
-distribution, its OAC, TLS, SPA error pages and headers policy as CloudFront then holds them;
-check mode; an update, then a re-run with changed=0; absent. Bad input:
-tests/integration/test_bad_input.py.
+distribution, its OAC, TLS, SPA routing function and security headers policy as CloudFront then
+holds them; check mode; an update, then a re-run with changed=0; a switch to error_pages routing and
+the managed headers policy and back, each converging with changed=0 after; absent. Bad input:
+tests/integration/test_bad_input.py; the function's routing: tests/unit/test_spa_routing.py.
 
-moto 5.2 drops an origin's S3OriginConfig and OriginAccessControlId; the project's emulator patches
-that (emulator._patch_moto), so the OAC attachment is read back here as on AWS."""
+moto 5.2 drops an origin's S3OriginConfig and OriginAccessControlId, cannot update or publish a
+function nor keep a behaviour's FunctionAssociations, and has no response headers policies; the
+project's emulator patches those (emulator._patch_moto), so all is read back here as on AWS."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.census import capture
+from tests.spa_routing import rendered
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
 
 PROJECT = "t-cdn"
 DOMAIN = "t-cdn.example.com"
 NAME = f"{PROJECT}-local-cdn"
 OAC_NAME = f"{PROJECT}-local-site-oac"
+FUNCTION = f"{PROJECT}-local-spa-routing"
+HEADERS_POLICY = f"{PROJECT}-local-headers"
+MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+SITE_SECURITY_HEADERS = {
+    "StrictTransportSecurity": {
+        "Override": True,
+        "AccessControlMaxAgeSec": 63072000,
+        "IncludeSubdomains": True,
+        "Preload": False,
+    },
+    "ContentTypeOptions": {"Override": True},
+    "FrameOptions": {"Override": True, "FrameOption": "DENY"},
+    "ReferrerPolicy": {"Override": True, "ReferrerPolicy": "strict-origin-when-cross-origin"},
+}
 REGION = "ap-northeast-2"
 
 
@@ -33,6 +50,40 @@ def find_distribution(cloudfront, name: str) -> dict | None:
 def find_oac(cloudfront, name: str) -> dict | None:
     items = cloudfront.list_origin_access_controls()["OriginAccessControlList"].get("Items") or []
     return next((oac for oac in items if oac["Name"] == name), None)
+
+
+def functions(cloudfront) -> list[str]:
+    return [f["Name"] for f in cloudfront.list_functions()["FunctionList"].get("Items") or []]
+
+
+def headers_policies(cloudfront) -> dict[str, str]:
+    """Name -> id of every custom response headers policy."""
+    listing = cloudfront.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]
+    return {
+        entry["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Name"]: entry["ResponseHeadersPolicy"]["Id"]
+        for entry in listing.get("Items") or []
+    }
+
+
+def error_responses(config) -> list[dict]:
+    return sorted(config["CustomErrorResponses"].get("Items") or [], key=lambda e: e["ErrorCode"])
+
+
+def assert_function_mode(cloudfront, config) -> None:
+    """The routing function, published, on viewer-request; no error answered with the app's page."""
+    (association,) = config["DefaultCacheBehavior"]["FunctionAssociations"]["Items"]
+    live = cloudfront.describe_function(Name=FUNCTION, Stage="LIVE")["FunctionSummary"]
+    assert association == {"EventType": "viewer-request", "FunctionARN": live["FunctionMetadata"]["FunctionARN"]}
+    assert live["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    assert cloudfront.get_function(Name=FUNCTION, Stage="LIVE")["FunctionCode"].read().decode() == rendered()
+    assert error_responses(config) == []
+
+
+def assert_site_headers(cloudfront, config) -> None:
+    policy_id = config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
+    assert headers_policies(cloudfront) == {HEADERS_POLICY: policy_id}
+    policy = cloudfront.get_response_headers_policy_config(Id=policy_id)["ResponseHeadersPolicyConfig"]
+    assert policy["SecurityHeadersConfig"] == SITE_SECURITY_HEADERS
 
 
 def config_of(cloudfront) -> dict:
@@ -108,8 +159,6 @@ def test_distribution_settings(deployed, cloudfront):
     assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
     assert behavior["Compress"] is True
     assert behavior["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
-    # moto has no response headers policy API: the managed SecurityHeadersPolicy is used.
-    assert behavior["ResponseHeadersPolicyId"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
     assert config["HttpVersion"] == "http2and3"
     assert config["IsIPV6Enabled"] is True
     assert config["PriceClass"] == "PriceClass_100"
@@ -126,12 +175,12 @@ def test_tls_uses_the_us_east_1_certificate_for_the_aliases(deployed, cloudfront
     assert sorted(config["Aliases"]["Items"]) == [DOMAIN, f"www.{DOMAIN}"]
 
 
-def test_deep_links_answer_index_html_with_200(deployed, cloudfront):
-    responses = sorted(config_of(cloudfront)["CustomErrorResponses"]["Items"], key=lambda e: e["ErrorCode"])
-    assert responses == [
-        {"ErrorCode": code, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10}
-        for code in (403, 404)
-    ]
+def test_client_routes_go_through_the_published_routing_function(deployed, cloudfront):
+    assert_function_mode(cloudfront, config_of(cloudfront))
+
+
+def test_the_sites_own_security_headers_policy_is_attached(deployed, cloudfront):
+    assert_site_headers(cloudfront, config_of(cloudfront))
 
 
 def test_outputs_and_tags(deployed, cloudfront):
@@ -156,8 +205,34 @@ def test_plan_of_a_price_class_change_writes_nothing_then_deploy_applies_it(depl
     assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=update))) > 0
     config = config_of(cloudfront)
     assert config["PriceClass"] == "PriceClass_200"
-    assert config["CustomErrorResponses"]["Quantity"] == 2  # the distribution module left them alone
+    assert_function_mode(cloudfront, config)
+    assert_site_headers(cloudfront, config)
     assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=update))) == 0
+
+
+def test_switching_to_error_pages_and_the_managed_policy_and_back_converges(deployed, stack, base, cloudfront, aws):
+    legacy = {**base, "cdn_spa_routing": "error_pages", "cdn_response_headers": "managed"}
+    unplanned = capture(aws)
+    assert changed(assert_ok(stack.plan(layers="frontend", tags="cdn", extra=legacy))) > 0
+    assert_unchanged(aws, unplanned)
+
+    assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=legacy))) > 0
+    config = config_of(cloudfront)
+    assert config["DefaultCacheBehavior"]["FunctionAssociations"]["Quantity"] == 0
+    assert config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == MANAGED_SECURITY_HEADERS
+    assert error_responses(config) == [
+        {"ErrorCode": code, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10}
+        for code in (403, 404)
+    ]
+    assert FUNCTION not in functions(cloudfront)
+    assert HEADERS_POLICY not in headers_policies(cloudfront)
+    assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=legacy))) == 0
+
+    assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=base))) > 0
+    config = config_of(cloudfront)
+    assert_function_mode(cloudfront, config)
+    assert_site_headers(cloudfront, config)
+    assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=base))) == 0
 
 
 def test_plan_on_a_fresh_stack_writes_nothing(stack, aws):
@@ -171,5 +246,7 @@ def test_absent_leaves_no_distribution_and_no_oac(deployed, stack, base, cloudfr
     assert_ok(stack.destroy(layers="frontend", tags="cdn", extra=base))
     assert find_distribution(cloudfront, NAME) is None
     assert find_oac(cloudfront, OAC_NAME) is None
+    assert FUNCTION not in functions(cloudfront)
+    assert HEADERS_POLICY not in headers_policies(cloudfront)
     assert_unchanged(aws, before)
     assert changed(assert_ok(stack.destroy(layers="frontend", tags="cdn", extra=base))) == 0

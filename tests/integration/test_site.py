@@ -132,10 +132,17 @@ def test_site_name_leads_to_cloudfront_then_the_private_bucket(outputs, aws):
     us_east_1 = [c["CertificateArn"] for c in aws("acm", "us-east-1").list_certificates()["CertificateSummaryList"]]
     assert config["ViewerCertificate"]["ACMCertificateArn"] in us_east_1  # CloudFront's is always in us-east-1
     assert config["Aliases"]["Items"] == [DOMAIN]
-    assert {e["ErrorCode"]: e["ResponsePagePath"] for e in config["CustomErrorResponses"]["Items"]} == {
-        403: "/index.html",
-        404: "/index.html",
-    }
+    # Client routes go through the published routing function; no error answers with the app's page.
+    (association,) = config["DefaultCacheBehavior"]["FunctionAssociations"]["Items"]
+    assert association["EventType"] == "viewer-request"
+    function = association["FunctionARN"].rsplit("/", 1)[-1]
+    assert function == f"{PROJECT}-local-spa-routing"
+    assert cloudfront.describe_function(Name=function, Stage="LIVE")["FunctionSummary"]["Name"] == function
+    assert config["CustomErrorResponses"]["Quantity"] == 0
+    headers = cloudfront.get_response_headers_policy_config(
+        Id=config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
+    )
+    assert headers["ResponseHeadersPolicyConfig"]["Name"] == f"{PROJECT}-local-headers"
     (origin,) = config["Origins"]["Items"]
     bucket = outputs["static_site"]["bucket_name"]
     assert origin["DomainName"] == f"{bucket}.s3.{REGION}.amazonaws.com"
@@ -247,13 +254,43 @@ def _database_public(aws, outputs):
     )
 
 
-def _spa_errors_removed(aws, outputs):
+def _distribution_changed(aws, outputs, change):
+    """Apply ``change`` to a copy of the distribution's config; the undo puts the original back."""
     cloudfront, dist_id = aws("cloudfront", "us-east-1"), outputs["cdn"]["distribution_id"]
     current = cloudfront.get_distribution_config(Id=dist_id)
-    config = {**current["DistributionConfig"], "CustomErrorResponses": {"Quantity": 0, "Items": []}}
+    config = json.loads(json.dumps(current["DistributionConfig"]))
+    change(config)
     etag = cloudfront.update_distribution(Id=dist_id, DistributionConfig=config, IfMatch=current["ETag"])["ETag"]
     return lambda: cloudfront.update_distribution(
         Id=dist_id, DistributionConfig=current["DistributionConfig"], IfMatch=etag
+    )
+
+
+def _routing_function_detached(aws, outputs):
+    return _distribution_changed(
+        aws, outputs, lambda config: config["DefaultCacheBehavior"].update(FunctionAssociations={"Quantity": 0})
+    )
+
+
+def _missing_files_answered_with_the_page(aws, outputs):
+    page = {"ErrorCode": 404, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10}
+    return _distribution_changed(
+        aws, outputs, lambda config: config.update(CustomErrorResponses={"Quantity": 1, "Items": [page]})
+    )
+
+
+def _headers_policy_without_hsts(aws, outputs):
+    cloudfront = aws("cloudfront", "us-east-1")
+    dist = cloudfront.get_distribution_config(Id=outputs["cdn"]["distribution_id"])["DistributionConfig"]
+    policy_id = dist["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
+    current = cloudfront.get_response_headers_policy_config(Id=policy_id)
+    config = json.loads(json.dumps(current["ResponseHeadersPolicyConfig"]))
+    del config["SecurityHeadersConfig"]["StrictTransportSecurity"]
+    etag = cloudfront.update_response_headers_policy(
+        Id=policy_id, IfMatch=current["ETag"], ResponseHeadersPolicyConfig=config
+    )["ETag"]
+    return lambda: cloudfront.update_response_headers_policy(
+        Id=policy_id, IfMatch=etag, ResponseHeadersPolicyConfig=current["ResponseHeadersPolicyConfig"]
     )
 
 
@@ -305,7 +342,9 @@ def _site_alias_at_the_load_balancer(aws, outputs):
         (_listener_forwards, "backend: HTTP :80 redirects to HTTPS with 301"),
         (_bucket_public, "frontend: bucket blocks all public access"),
         (_database_public, "is private and encrypted"),
-        (_spa_errors_removed, "frontend: SPA deep links answered by /index.html 200"),
+        (_routing_function_detached, "frontend: client routes answered by the published routing function"),
+        (_missing_files_answered_with_the_page, "frontend: a missing file is a 404, not the app's page"),
+        (_headers_policy_without_hsts, "frontend: the site's security headers policy sends HSTS"),
         (_cloudfront_certificate_elsewhere, "frontend: CloudFront certificate is in us-east-1 and issued"),
         (_site_alias_at_the_load_balancer, f"dns: {DOMAIN} A -> "),
     ],
@@ -313,7 +352,9 @@ def _site_alias_at_the_load_balancer(aws, outputs):
         "http-forwards",
         "bucket-public",
         "database-public",
-        "spa-errors-removed",
+        "routing-function-detached",
+        "missing-files-answered-with-the-page",
+        "headers-policy-without-hsts",
         "cloudfront-certificate-elsewhere",
         "site-alias-at-the-load-balancer",
     ],

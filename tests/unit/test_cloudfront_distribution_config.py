@@ -13,6 +13,7 @@ from ansible_collections.webstack.aws.plugins.modules import cloudfront_distribu
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 ORIGIN = "t-site-123456789012.s3.ap-northeast-2.amazonaws.com"
+FUNCTION = "arn:aws:cloudfront::123456789012:function/t-local-spa-routing"
 
 
 def spec(**overrides):
@@ -155,6 +156,10 @@ def test_merge_drops_legacy_cache_settings_and_deprecated_certificate_fields():
         ({"origin_domain_name": "other.s3.ap-northeast-2.amazonaws.com"}, ("Origins",)),
         ({"origin_access_control_id": "E2OTHER"}, ("Origins",)),
         ({"enabled": False}, ("Enabled",)),
+        (
+            {"function_associations": [{"EventType": "viewer-request", "FunctionARN": FUNCTION}]},
+            ("DefaultCacheBehavior",),
+        ),
     ],
 )
 def test_a_changed_setting_is_detected(overrides, path):
@@ -205,6 +210,7 @@ def params(**overrides):
         "aliases": ["example.com"],
         "origin_domain_name": ORIGIN,
         "origin_access_control_id": "E2OAC",
+        "function_associations": [],
         "custom_error_responses": None,
     }
     return {**base, **overrides}
@@ -244,3 +250,23 @@ def test_bad_input_is_named(overrides, fragment):
 def test_good_input_and_check_mode_without_an_oac_yet():
     assert mod.validate(params(), check_mode=False) == []
     assert mod.validate(params(origin_access_control_id=""), check_mode=True) == []
+
+
+def test_function_associations_compare_equal_as_aws_returns_them_and_go_when_emptied():
+    association = {"EventType": "viewer-request", "FunctionARN": FUNCTION}
+    parts = cf.desired_distribution_parts(spec(function_associations=[association]))
+    assert parts["DefaultCacheBehavior"]["FunctionAssociations"] == {"Quantity": 1, "Items": [association]}
+    current = aws_shaped(parts)
+    current["DefaultCacheBehavior"]["FunctionAssociations"] = {"Quantity": 1, "Items": [dict(association)]}
+    changed, before, after, _ = cf.compare_distribution_config(current, cf.merge_distribution_config(current, parts))
+    assert not changed, (before, after)
+
+    emptied = cf.merge_distribution_config(current, cf.desired_distribution_parts(spec()))
+    assert emptied["DefaultCacheBehavior"]["FunctionAssociations"] == {"Quantity": 0}
+    assert cf.compare_distribution_config(current, emptied)[0]
+
+
+def test_one_function_per_event_type():
+    twice = [{"event_type": "viewer-request", "function_arn": FUNCTION}] * 2
+    (problem,) = mod.validate(params(function_associations=twice), check_mode=False)
+    assert "one function per event type" in problem

@@ -181,3 +181,105 @@ def test_the_hold_switch_keeps_a_deleted_distributions_certificate_and_control_f
     distribution_using(free_certificate, free_control, "t-hold-2")
     cloudfront.delete_origin_access_control(Id=free_control, IfMatch="any")
     acm.delete_certificate(CertificateArn=free_certificate)
+
+
+def _distribution_config(reference: str, **behaviour) -> dict:
+    origin = {"Id": "site", "DomainName": "b.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}
+    return {
+        "CallerReference": reference,
+        "Comment": "",
+        "Enabled": False,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "site",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            **behaviour,
+        },
+    }
+
+
+def test_a_function_has_a_development_and_a_live_stage_behind_if_match(aws):
+    """emulator._patch_cloudfront_functions: moto 5.2 can neither update nor publish a function."""
+    cloudfront = aws("cloudfront", "us-east-1")
+    config = {"Comment": "v1", "Runtime": "cloudfront-js-2.0"}
+    created = cloudfront.create_function(Name="t-emu-fn", FunctionConfig=config, FunctionCode=b"// v1")
+    with pytest.raises(ClientError, match="NoSuchFunctionExists"):
+        cloudfront.describe_function(Name="t-emu-fn", Stage="LIVE")  # not published yet
+
+    updated = cloudfront.update_function(
+        Name="t-emu-fn", IfMatch=created["ETag"], FunctionConfig={**config, "Comment": "v2"}, FunctionCode=b"// v2"
+    )
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        cloudfront.publish_function(Name="t-emu-fn", IfMatch=created["ETag"])  # a stale ETag
+    published = cloudfront.publish_function(Name="t-emu-fn", IfMatch=updated["ETag"])["FunctionSummary"]
+    assert published["FunctionMetadata"]["Stage"] == "LIVE"
+
+    cloudfront.update_function(
+        Name="t-emu-fn", IfMatch=updated["ETag"], FunctionConfig={**config, "Comment": "v3"}, FunctionCode=b"// v3"
+    )
+    assert cloudfront.get_function(Name="t-emu-fn", Stage="LIVE")["FunctionCode"].read() == b"// v2"
+    assert cloudfront.get_function(Name="t-emu-fn")["FunctionCode"].read() == b"// v3"
+    live = cloudfront.describe_function(Name="t-emu-fn", Stage="LIVE")["FunctionSummary"]
+    assert live["FunctionConfig"]["Comment"] == "v2"
+    development = cloudfront.describe_function(Name="t-emu-fn")
+    cloudfront.delete_function(Name="t-emu-fn", IfMatch=development["ETag"])
+
+
+def test_a_behaviour_runs_only_published_functions_and_holds_them_while_it_does(aws):
+    """emulator._patch_cloudfront_function_associations: moto 5.2 forgets FunctionAssociations."""
+    cloudfront = aws("cloudfront", "us-east-1")
+    config = {"Comment": "", "Runtime": "cloudfront-js-2.0"}
+    created = cloudfront.create_function(Name="t-emu-assoc", FunctionConfig=config, FunctionCode=b"// code")
+    arn = created["FunctionSummary"]["FunctionMetadata"]["FunctionARN"]
+    associations = {"Quantity": 1, "Items": [{"FunctionARN": arn, "EventType": "viewer-request"}]}
+    with pytest.raises(ClientError, match="InvalidFunctionAssociation"):
+        cloudfront.create_distribution(
+            DistributionConfig=_distribution_config("t-emu-a1", FunctionAssociations=associations)
+        )
+
+    cloudfront.publish_function(Name="t-emu-assoc", IfMatch=created["ETag"])
+    dist = cloudfront.create_distribution(
+        DistributionConfig=_distribution_config("t-emu-a2", FunctionAssociations=associations)
+    )
+    dist_id = dist["Distribution"]["Id"]
+    read = cloudfront.get_distribution_config(Id=dist_id)
+    assert read["DistributionConfig"]["DefaultCacheBehavior"]["FunctionAssociations"] == associations
+    with pytest.raises(ClientError, match="FunctionInUse"):
+        cloudfront.delete_function(Name="t-emu-assoc", IfMatch=created["ETag"])
+
+    cloudfront.delete_distribution(Id=dist_id, IfMatch=read["ETag"])
+    cloudfront.delete_function(Name="t-emu-assoc", IfMatch=created["ETag"])
+
+
+def test_response_headers_policies_live_behind_if_match_and_stay_while_in_use(aws):
+    """emulator._patch_cloudfront_response_headers_policies: moto 5.2 has no such API."""
+    cloudfront = aws("cloudfront", "us-east-1")
+    security = {"ContentTypeOptions": {"Override": True}}
+    config = {"Name": "t-emu-headers", "Comment": "one", "SecurityHeadersConfig": security}
+    created = cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig=config)
+    policy_id = created["ResponseHeadersPolicy"]["Id"]
+    with pytest.raises(ClientError, match="ResponseHeadersPolicyAlreadyExists"):
+        cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig=config)
+    listing = cloudfront.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Items"]
+    assert [(e["Type"], e["ResponseHeadersPolicy"]["Id"]) for e in listing] == [("custom", policy_id)]
+    assert "Items" not in cloudfront.list_response_headers_policies(Type="managed")["ResponseHeadersPolicyList"]
+
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        cloudfront.update_response_headers_policy(Id=policy_id, IfMatch="stale", ResponseHeadersPolicyConfig=config)
+    updated = cloudfront.update_response_headers_policy(
+        Id=policy_id, IfMatch=created["ETag"], ResponseHeadersPolicyConfig={**config, "Comment": "two"}
+    )
+    read = cloudfront.get_response_headers_policy_config(Id=policy_id)
+    assert (read["ResponseHeadersPolicyConfig"]["Comment"], read["ETag"]) == ("two", updated["ETag"])
+
+    dist = cloudfront.create_distribution(
+        DistributionConfig=_distribution_config("t-emu-h1", ResponseHeadersPolicyId=policy_id)
+    )
+    with pytest.raises(ClientError, match="ResponseHeadersPolicyInUse"):
+        cloudfront.delete_response_headers_policy(Id=policy_id, IfMatch=updated["ETag"])
+    dist_etag = cloudfront.get_distribution_config(Id=dist["Distribution"]["Id"])["ETag"]
+    cloudfront.delete_distribution(Id=dist["Distribution"]["Id"], IfMatch=dist_etag)
+    cloudfront.delete_response_headers_policy(Id=policy_id, IfMatch=updated["ETag"])
+    with pytest.raises(ClientError, match="NoSuchResponseHeadersPolicy"):
+        cloudfront.get_response_headers_policy(Id=policy_id)

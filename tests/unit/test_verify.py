@@ -3,6 +3,9 @@ tests/integration/test_site.py."""
 
 from __future__ import annotations
 
+import http.server
+import threading
+
 import pytest
 
 import runner
@@ -37,3 +40,70 @@ def test_stack_settings_follow_ansible_precedence():
     settings = runner.stack_settings("prod", runner.parse_extra_vars(["webstack_project=other"]))
     assert settings["webstack_environment"] == "prod"  # the inventory beats group_vars/all
     assert settings["webstack_project"] == "other"  # --extra-vars beat both
+
+
+_SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+class _Site(http.server.BaseHTTPRequestHandler):
+    """A loopback stand-in for CloudFront and the ALB: `honest` answers as function routing does,
+    otherwise a missing asset gets the app's page with 200 and the root sends no HSTS."""
+
+    honest = True
+
+    def do_GET(self):
+        missing = self.path.startswith("/assets/")
+        status = 404 if missing and self.honest else 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/xml" if status == 404 else "text/html")
+        for name, value in _SECURITY_HEADERS.items():
+            if self.honest or name != "Strict-Transport-Security":
+                self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(b"<!doctype html>" if status == 200 else b"<Error/>")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def site():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _results(site_url: str, routing: str) -> dict[str, bool | None]:
+    checks = webstack_verify.check_live(site_url, site_url, routing)
+    return {check.name.split(" http")[0]: check.passed for check in checks}
+
+
+def test_live_requests_pass_on_a_site_that_routes_honestly(site, monkeypatch):
+    monkeypatch.setattr(_Site, "honest", True)
+    assert _results(site, "function") == {
+        "https: API health": True,
+        "https: SPA deep link": True,
+        "https: site root's security headers": True,
+        "https: missing asset": True,
+    }
+
+
+def test_live_requests_fail_on_the_shell_page_for_a_missing_asset_and_on_missing_hsts(site, monkeypatch):
+    monkeypatch.setattr(_Site, "honest", False)
+    results = _results(site, "function")
+    assert results["https: missing asset"] is False
+    assert results["https: site root's security headers"] is False
+    assert results["https: SPA deep link"] is True
+    assert "https: missing asset" not in _results(site, "error_pages")  # that mode answers it with the page
+
+
+def test_live_requests_report_an_unreachable_site():
+    (check, *_rest) = webstack_verify.check_live("http://127.0.0.1:9", "http://127.0.0.1:9", "function")
+    assert check.passed is False
