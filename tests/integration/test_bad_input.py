@@ -598,6 +598,49 @@ CASES: list[Case] = [
         "value of cdn_price_class must be one of: PriceClass_100, PriceClass_200, PriceClass_All, got: PriceClass_50",
         argspec=True,
     ),
+    arg(
+        "cdn",
+        {"cdn_spa_routing": "rewrite"},
+        "value of cdn_spa_routing must be one of: function, error_pages, got: rewrite",
+        argspec=True,
+    ),
+    arg(
+        "cdn",
+        {"cdn_spa_page": "index.html", "cdn_error_page": "/index.html"},
+        'cdn_spa_page: must be a path starting with /, like /index.html (got "index.html")',
+    ),
+    arg(
+        "cdn",
+        {"cdn_spa_asset_prefixes": ["/assets/", "static"]},
+        "cdn_spa_asset_prefixes: must list path prefixes that start and end with /, like /assets/ "
+        '(got ["/assets/", "static"])',
+    ),
+    arg(
+        "cdn",
+        {"cdn_response_headers": "none"},
+        "value of cdn_response_headers must be one of: custom, managed, got: none",
+        argspec=True,
+    ),
+    arg("cdn", {"cdn_hsts_max_age": -1}, "cdn_hsts_max_age: must be 0 or more seconds (got -1)"),
+    arg(
+        "cdn",
+        {"cdn_hsts_preload": True, "cdn_hsts_max_age": 86400},
+        "cdn_hsts_preload: needs cdn_hsts_max_age of at least 31536000 (a year) and cdn_hsts_include_subdomains, as "
+        "the browsers' preload list does (got true)",
+    ),
+    arg(
+        "cdn",
+        {"cdn_referrer_policy": "always"},
+        "cdn_referrer_policy: must be a Referrer-Policy value (no-referrer, no-referrer-when-downgrade, origin, "
+        "origin-when-cross-origin, same-origin, strict-origin, strict-origin-when-cross-origin, unsafe-url) or empty "
+        '(no header) (got "always")',
+    ),
+    arg(
+        "cdn",
+        {"cdn_content_security_policy": "default-src 'self'\nimg-src *"},
+        "cdn_content_security_policy: must be at most 1783 characters (CloudFront's limit) and on one line "
+        """(got "default-src 'self'\\nimg-src *")""",
+    ),
     # -- dns -------------------------------------------------------------------------------------
     arg("dns", {"dns_domain": "localhost"}, f'dns_domain (webstack_domain): {DOMAIN_RULE} (got "localhost")'),
     Case(
