@@ -4,14 +4,31 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up down test lint unit bench clean
+.PHONY: up down test lint unit bench clean graphviz
 
 $(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("webstack needs Python 3.11+") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	@$(MAKE) --no-print-directory graphviz
 	touch $(STAMP)
+
+## graphviz: Graphviz's `dot`, which `runner.py outputs --diagram` draws with (the `diagrams`
+## library calls it): Debian's package, when dot is missing and apt-get may install it (as root, or
+## through sudo without a password); elsewhere a note says what to install.
+APT_GET := env DEBIAN_FRONTEND=noninteractive apt-get -qq -y --no-install-recommends
+graphviz:
+	@command -v dot > /dev/null && exit 0; \
+	if command -v apt-get > /dev/null && { [ "$$(id -u)" = 0 ] || sudo -n true 2> /dev/null; }; then \
+	  as_root=$$([ "$$(id -u)" = 0 ] || echo sudo -n); \
+	  echo "webstack: installing Graphviz (Debian's graphviz package) for outputs --diagram"; \
+	  $$as_root $(APT_GET) install graphviz > /dev/null 2>&1 \
+	    || { $$as_root $(APT_GET) update > /dev/null && $$as_root $(APT_GET) install graphviz > /dev/null; }; \
+	else \
+	  echo "webstack: Graphviz's dot is missing: install graphviz (apt-get, dnf or brew install graphviz)" \
+	    "for runner.py outputs --diagram" >&2; \
+	fi
 
 ## up: start the embedded emulator, deploy the whole stack to it, publish the demo SPA and print
 ## the stack's endpoints.

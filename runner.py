@@ -250,7 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="also delete user data: the site bucket's files and the database (a final snapshot is kept "
         "where rds_final_snapshot is on); without it a stack holding data is refused",
     )
-    sub.add_parser("outputs", parents=[common], help="read the stack's endpoints and ids from AWS, change nothing")
+    outputs = sub.add_parser(
+        "outputs", parents=[common], help="read the stack's endpoints and ids from AWS, change nothing"
+    )
+    outputs.add_argument(
+        "--diagram",
+        type=Path,
+        metavar="PATH",
+        help="also draw the stack as AWS holds it: PATH.png or PATH.svg, or both for any other PATH "
+        "(Graphviz's dot, which `make` installs)",
+    )
     sub.add_parser(
         "verify",
         parents=[common],
@@ -686,6 +695,23 @@ def command_verify(args, target: Target, layers: list[str]) -> int:
     return summary["rc"]
 
 
+def draw_diagram(args, target: Target) -> str | None:
+    """`outputs --diagram PATH`: the live stack drawn by webstack_diagram; returns what went wrong."""
+    from botocore.config import Config
+
+    import webstack_diagram
+
+    settings = stack_settings(args.env, args.vars)
+    try:
+        stack = webstack_diagram.live_stack(target.env, settings, Config(retries=retries()))
+        written = webstack_diagram.render(webstack_diagram.graph(stack), args.diagram)
+    except Exception as exc:  # the outputs were read: say why there is no picture
+        print(f"webstack: no diagram: {exc}", file=sys.stderr)
+        return str(exc)
+    print(f"webstack: architecture diagram: {', '.join(map(str, written))}", file=sys.stderr)
+    return None
+
+
 def write_summary(args, summary: dict) -> None:
     summary_file = args.summary_file or STATE_DIR / args.env / f"{summary['command']}-summary.json"
     summary_file.parent.mkdir(parents=True, exist_ok=True)
@@ -823,6 +849,10 @@ def _main(argv: list[str] | None) -> int:
             summary = summarize(command, args, target, results, started)
             if blockers:
                 summary.update(status="refused", rc=summary["rc"] or 1, blockers=blockers)
+            if command == "outputs" and args.diagram and summary["status"] == "successful":
+                problem = draw_diagram(args, target)
+                if problem:
+                    summary.update(status="failed", rc=1, diagram_error=problem)
     except EmulatorError as exc:
         print(f"webstack: {exc}", file=sys.stderr)
         return 1
