@@ -1,7 +1,5 @@
 """Certificate checks for playbooks and roles: regions of ACM ARNs and names covered by a certificate.
 
-certificate_cloudfront_arn | webstack.aws.acm_cloudfront_arn   -> the ARN, or a clear error
-certificate_alb_arn | webstack.aws.acm_alb_arn(webstack_region)
 certificate_cloudfront_arn | webstack.aws.acm_arn_problem('cloudfront')   -> '' or why not
 certificate_cloudfront_arn | webstack.aws.acm_arn_region                  -> 'us-east-1'
 ['example.com', 'www.example.com'] | webstack.aws.acm_uncovered(cert_names) -> names not covered
@@ -29,20 +27,6 @@ def acm_arn_problem(arn: str, purpose: str = "cloudfront", region: str | None = 
     return certificate_arn_problem(arn, purpose, region) or ""
 
 
-def acm_cloudfront_arn(arn: str) -> str:
-    problem = certificate_arn_problem(arn, "cloudfront")
-    if problem:
-        raise AnsibleFilterError(f"acm_cloudfront_arn: {problem}")
-    return arn
-
-
-def acm_alb_arn(arn: str, region: str) -> str:
-    problem = certificate_arn_problem(arn, "alb", region)
-    if problem:
-        raise AnsibleFilterError(f"acm_alb_arn: {problem}")
-    return arn
-
-
 def acm_uncovered(names, certificate_names) -> list[str]:
     if isinstance(names, str):
         names = [names]
@@ -54,7 +38,5 @@ class FilterModule:
         return {
             "acm_arn_region": acm_arn_region,
             "acm_arn_problem": acm_arn_problem,
-            "acm_cloudfront_arn": acm_cloudfront_arn,
-            "acm_alb_arn": acm_alb_arn,
             "acm_uncovered": acm_uncovered,
         }

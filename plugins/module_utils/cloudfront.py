@@ -16,7 +16,6 @@ try:
 except ImportError:  # handled by AnsibleAWSModule
     botocore = None
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # CloudFront's alias-target hosted zone: the same for every distribution.
@@ -31,8 +30,7 @@ SUPPORTED_RESPONSE_CODES = (200, 400, 403, 404, 405, 414, 416, 500, 501, 502, 50
 
 CERTIFICATE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$")
 
-# Origins carry exactly one of these on real AWS; a response without any of them is incomplete
-# (moto 5.2 drops S3OriginConfig and OriginAccessControlId from every origin it returns).
+# Origins carry exactly one of these.
 _ORIGIN_TYPE_KEYS = ("S3OriginConfig", "CustomOriginConfig", "VpcOriginConfig")
 # Legacy cache settings: AWS refuses them together with a cache policy and omits them when one is set.
 _LEGACY_CACHE_KEYS = ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL")
@@ -241,10 +239,6 @@ def wait_deployed(client, distribution_id, timeout, delay=15):
     waiter.wait(Id=distribution_id, WaiterConfig={"Delay": delay, "MaxAttempts": max(1, timeout // delay)})
 
 
-def is_not_found(exc):
-    return is_boto3_error_code(["NoSuchDistribution", "NoSuchOriginAccessControl"], e=exc)
-
-
 # -- desired configuration ------------------------------------------------------------------------
 def s3_origin(origin_id, domain_name, oac_id):
     """An S3 REST origin read through an Origin Access Control (empty OAI: OAC, not legacy OAI)."""
@@ -367,21 +361,13 @@ def merge_distribution_config(current, parts):
     return merged
 
 
-def origin_type_missing(config):
-    """Ids of origins returned without any origin type (an incomplete response, seen under moto)."""
-    return [
-        origin.get("Id") for origin in items(config.get("Origins")) if not any(k in origin for k in _ORIGIN_TYPE_KEYS)
-    ]
-
-
-def normalise_distribution_config(config, ignore_origin_access_for=()):
+def normalise_distribution_config(config):
     """A canonical form of a DistributionConfig for comparison.
 
     Drops Quantity counters (derived from Items), treats a missing Items as empty, sorts the
     order-free lists (aliases, error responses, HTTP methods), drops the legacy cache settings next
     to a cache policy and the deprecated certificate fields, and types error responses the way the
-    API does (ErrorCode int, ResponseCode str). Origins listed in ``ignore_origin_access_for`` lose
-    S3OriginConfig and OriginAccessControlId (for endpoints that do not return them).
+    API does (ErrorCode int, ResponseCode str).
     """
     result = _strip_quantities(copy.deepcopy(config))
     result.pop("CallerReference", None)
@@ -420,10 +406,6 @@ def normalise_distribution_config(config, ignore_origin_access_for=()):
         certificate = {key: value for key, value in certificate.items() if value not in ("", None)}
     result["ViewerCertificate"] = certificate
     origins = result.get("Origins") or []
-    for origin in origins:
-        if origin.get("Id") in ignore_origin_access_for:
-            origin.pop("S3OriginConfig", None)
-            origin.pop("OriginAccessControlId", None)
     result["Origins"] = sorted(origins, key=lambda origin: origin.get("Id", ""))
     return result
 
@@ -448,15 +430,10 @@ def _strip_quantities(value):
 
 
 def compare_distribution_config(current, wanted):
-    """(changed, before, after, unverifiable_origin_ids) for two DistributionConfigs.
-
-    ``unverifiable_origin_ids``: origins whose OAC attachment the endpoint did not return, so it
-    was left out of the comparison (never the case on real AWS).
-    """
-    unverifiable = origin_type_missing(current)
-    before = normalise_distribution_config(current, unverifiable)
-    after = normalise_distribution_config(wanted, unverifiable)
-    return before != after, before, after, unverifiable
+    """(changed, before, after) for two DistributionConfigs, each normalised."""
+    before = normalise_distribution_config(current)
+    after = normalise_distribution_config(wanted)
+    return before != after, before, after
 
 
 # -- SPA error pages ------------------------------------------------------------------------------

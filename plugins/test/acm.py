@@ -1,20 +1,16 @@
 """Jinja tests for validating certificate and DNS input before any AWS call.
 
 webstack_domain is webstack.aws.domain_name          -> a DNS name of two labels or more
-'www.example.com' is webstack.aws.acm_covered(names)  -> a certificate for names serves it
+webstack_domain is webstack.aws.in_zone('example.com') -> a name within that zone
 """
 
 from __future__ import annotations
 
-from ansible_collections.webstack.aws.plugins.module_utils.acm import is_domain_name, name_covered, name_in_zone
+from ansible_collections.webstack.aws.plugins.module_utils.acm import is_domain_name, name_in_zone
 
 
 def domain_name(value, allow_wildcard: bool = False) -> bool:
     return is_domain_name(value, allow_wildcard=allow_wildcard)
-
-
-def acm_covered(name, certificate_names) -> bool:
-    return name_covered(name, certificate_names)
 
 
 def in_zone(name, zone) -> bool:
@@ -23,4 +19,4 @@ def in_zone(name, zone) -> bool:
 
 class TestModule:
     def tests(self):
-        return {"domain_name": domain_name, "acm_covered": acm_covered, "in_zone": in_zone}
+        return {"domain_name": domain_name, "in_zone": in_zone}

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from ansible.errors import AnsibleFilterError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from botocore.stub import Stubber
 
-from ansible_collections.webstack.aws.plugins.filter.acm import acm_alb_arn, acm_arn_region, acm_cloudfront_arn
+from ansible_collections.webstack.aws.plugins.filter.acm import acm_arn_region
 from ansible_collections.webstack.aws.plugins.module_utils import acm
 from ansible_collections.webstack.aws.plugins.test.acm import domain_name, in_zone
 
@@ -49,16 +48,11 @@ def test_a_cloudfront_certificate_from_another_region_is_refused_with_the_reason
     problem = acm.certificate_arn_problem(SEOUL_ARN, "cloudfront")
     assert "ap-northeast-2" in problem and "only accepts ACM certificates from us-east-1" in problem
     assert acm.certificate_arn_problem(CF_ARN, "cloudfront") is None
-    with pytest.raises(AnsibleFilterError, match="CloudFront only accepts"):
-        acm_cloudfront_arn(SEOUL_ARN)
-    assert acm_cloudfront_arn(CF_ARN) == CF_ARN
 
 
 def test_an_alb_certificate_must_be_in_the_albs_region():
     assert acm.certificate_arn_problem(SEOUL_ARN, "alb", "ap-northeast-2") is None
     assert "its own region (ap-northeast-2)" in acm.certificate_arn_problem(CF_ARN, "alb", "ap-northeast-2")
-    with pytest.raises(AnsibleFilterError, match="own region"):
-        acm_alb_arn(CF_ARN, "eu-west-1")
 
 
 # -- names ----------------------------------------------------------------------------------------
