@@ -277,6 +277,19 @@ def _pid_alive(pid: int) -> bool:
 
 
 # -- the server process ------------------------------------------------------------------------
+# The patches below replace moto internals (model constructors, backend methods, response
+# handlers) as they are in this release; another release may have moved them.
+PATCHED_MOTO_VERSION = "5.2.5"
+
+
+def _check_moto_version(version: str) -> None:
+    if version != PATCHED_MOTO_VERSION:
+        raise EmulatorError(
+            f"moto {version} is installed; emulator.py patches moto {PATCHED_MOTO_VERSION}'s internals. "
+            "Install the pinned version (make .venv/.installed) or port the patches and update PATCHED_MOTO_VERSION."
+        )
+
+
 def _patch_moto() -> None:
     """Fill gaps in moto that would otherwise hide what webstack sets. Each patch only keeps what
     the request said, so that moto returns it as AWS does.
@@ -306,6 +319,9 @@ def _patch_moto() -> None:
       OriginAccessControlInUse and DeleteSubnet DependencyViolation. moto frees all at once and
       never refuses an in-use certificate.
     """
+    import moto
+
+    _check_moto_version(moto.__version__)
     _patch_cloudfront_origins()
     _patch_cloudfront_functions()
     _patch_cloudfront_function_associations()

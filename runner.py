@@ -409,7 +409,9 @@ def _failure_message(res: dict) -> str:
         return res["censored"]
     failed_items = [r for r in res.get("results", []) if isinstance(r, dict) and r.get("failed")]
     messages = [r.get("msg", "") for r in failed_items] or [res.get("msg", "")]
-    return "; ".join(str(m) for m in messages if m) or json.dumps(res)[:500]
+    # A role's checks fail in one task with one line per bad value (a list), like a loop's items.
+    lines = [line for m in messages for line in (m if isinstance(m, list) else [m])]
+    return "; ".join(str(m) for m in lines if m) or json.dumps(res)[:500]
 
 
 @dataclass

@@ -677,6 +677,7 @@ def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:
         "{{ ansible_failed_result.argument_errors if ansible_failed_result.argument_errors is defined"
         " else (ansible_failed_result.results | selectattr('failed', 'defined') | selectattr('failed')"
         " | map(attribute='msg') | list if ansible_failed_result.results is defined"
+        " else ansible_failed_result.msg if ansible_failed_result.msg is not string"
         " else [ansible_failed_result.msg]) }}"
     )
     tasks: list[dict] = [{"name": "Start with no results", "ansible.builtin.set_fact": {"webstack_bad_input": {}}}]
@@ -699,7 +700,8 @@ def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:
             {
                 "name": "Check the target before any AWS call",
                 "ansible.builtin.include_tasks": str(REPO / "playbooks/tasks/preflight.yml"),
-                "vars": {"webstack_preflight_roles": list(ROLES)},
+                # One second is enough to find a closed port closed (the default waits 3).
+                "vars": {"webstack_preflight_roles": list(ROLES), "webstack_endpoint_timeout": 1},
             },
         )
     )
@@ -866,7 +868,7 @@ def test_runner_stops_a_layer_on_bad_input_before_any_aws_call(tmp_path, capsys,
 
 
 def test_runner_names_an_endpoint_that_does_not_answer_in_one_line(tmp_path, capsys):
-    rc, summary = deploy(tmp_path, "network", {})
+    rc, summary = deploy(tmp_path, "network", {"webstack_endpoint_timeout": 1})
     err = capsys.readouterr().err
     assert rc == 2 and summary["status"] == "failed", err
     (failure,) = [i for i, ln in enumerate(err.splitlines()) if ln.startswith("[network] FAILED")]

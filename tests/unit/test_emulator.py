@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -283,3 +285,93 @@ def test_response_headers_policies_live_behind_if_match_and_stay_while_in_use(aw
     cloudfront.delete_response_headers_policy(Id=policy_id, IfMatch=updated["ETag"])
     with pytest.raises(ClientError, match="NoSuchResponseHeadersPolicy"):
         cloudfront.get_response_headers_policy(Id=policy_id)
+
+
+def test_the_patches_are_for_the_pinned_moto_and_refuse_another():
+    """emulator._check_moto_version: the patches replace moto internals of one release."""
+    import moto
+
+    pins = (Path(emulator.__file__).parent / "requirements.txt").read_text().splitlines()
+    assert f"moto=={emulator.PATCHED_MOTO_VERSION}" in pins
+    assert moto.__version__ == emulator.PATCHED_MOTO_VERSION
+    emulator._check_moto_version(emulator.PATCHED_MOTO_VERSION)
+    with pytest.raises(emulator.EmulatorError, match=r"moto 5\.3\.0 is installed"):
+        emulator._check_moto_version("5.3.0")
+
+
+def test_an_origin_keeps_its_origin_access_control(aws):
+    """emulator._patch_cloudfront_origins: moto 5.2 drops OriginAccessControlId and S3OriginConfig."""
+    cloudfront = aws("cloudfront", "us-east-1")
+    config = _distribution_config("t-emu-oac")
+    config["Origins"]["Items"][0]["OriginAccessControlId"] = "E2EMUOAC"
+    created = cloudfront.create_distribution(DistributionConfig=config)
+    read = cloudfront.get_distribution_config(Id=created["Distribution"]["Id"])
+    (origin,) = read["DistributionConfig"]["Origins"]["Items"]
+    assert (origin["OriginAccessControlId"], origin["S3OriginConfig"]) == ("E2EMUOAC", {"OriginAccessIdentity": ""})
+    cloudfront.delete_distribution(Id=created["Distribution"]["Id"], IfMatch=read["ETag"])
+
+
+def test_a_bucket_policy_applies_its_conditions_and_principals_as_iam_does(aws):
+    """emulator._patch_bucket_policy_conditions: moto 5.2 applied a Deny whatever its condition
+    (aws:SecureTransport) or its service principal, so the TLS-only statement refused every call."""
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="t-emu-policy", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    arn = "arn:aws:s3:::t-emu-policy"
+    statements = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DenyCloudFrontWrites",
+            "Effect": "Deny",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/*",
+        },
+    ]
+    s3.put_bucket_policy(Bucket="t-emu-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    s3.put_object(Bucket="t-emu-policy", Key="index.html", Body=b"ok")  # neither Deny applies to this caller
+    assert s3.get_object(Bucket="t-emu-policy", Key="index.html")["Body"].read() == b"ok"
+    everyone = {**statements[0], "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    s3.put_bucket_policy(Bucket="t-emu-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": [everyone]}))
+    with pytest.raises(ClientError, match=r"\(403\)"):
+        s3.get_object(Bucket="t-emu-policy", Key="index.html")  # a condition that holds does apply
+    s3.delete_bucket_policy(Bucket="t-emu-policy")
+    s3.delete_object(Bucket="t-emu-policy", Key="index.html")
+    s3.delete_bucket(Bucket="t-emu-policy")
+
+
+def test_a_deleted_load_balancer_releases_its_certificate(aws):
+    """emulator._patch_certificate_release: moto 5.2 never forgets a listener's certificate, so
+    the certificate could never be deleted."""
+    acm, ec2, elbv2 = aws("acm"), aws("ec2"), aws("elbv2")
+    arn = acm.request_certificate(DomainName="release.emu.test")["CertificateArn"]
+    vpc = ec2.create_vpc(CidrBlock="10.98.0.0/16")["Vpc"]["VpcId"]
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"][:2]]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.98.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for i, zone in enumerate(zones)
+    ]
+    balancer = elbv2.create_load_balancer(Name="t-emu-release", Subnets=subnets)["LoadBalancers"][0]
+    group = elbv2.create_target_group(Name="t-emu-release", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": arn}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["InUseBy"]  # the listener
+    with pytest.raises(ClientError, match="ResourceInUseException"):
+        acm.delete_certificate(CertificateArn=arn)
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+    acm.delete_certificate(CertificateArn=arn)
+    elbv2.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+    for subnet in subnets:
+        ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)

@@ -81,6 +81,13 @@ def test_failure_message_never_shows_censored_results():
     )
 
 
+def test_failure_message_lists_each_failed_check_as_a_loop_would():
+    """A role's checks fail in one task whose message is a list, one line per bad value."""
+    both = ["network_az_count: must be a number from 2 to 6 (got 1)", "network_app_port: bad (got 0)"]
+    assert runner._failure_message({"msg": both}) == "; ".join(both)
+    assert runner._failure_message({"results": [{"failed": True, "msg": m} for m in both]}) == "; ".join(both)
+
+
 NOT_YAML = "{bad json"
 USAGE_ERRORS = [
     (
