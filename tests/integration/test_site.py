@@ -229,6 +229,12 @@ def test_no_secret_in_any_output_summary_or_artifact(stack, master_password):
     assert_no_secret(stack, master_password)
 
 
+def test_outputs_diagram_draws_every_resource_of_the_stack_and_writes_nothing(site, stack, aws, tmp_path):
+    from tests.integration.test_diagram import assert_diagram_holds_the_stack
+
+    assert_diagram_holds_the_stack(stack, aws, tmp_path, project=PROJECT, region=REGION, domain=DOMAIN, extra=BASE)
+
+
 # -- verify on a broken stack: each mutation is undone before the next ---------------------------
 def _listener_forwards(aws, outputs):
     elbv2 = aws("elbv2")
