@@ -136,8 +136,8 @@ def _ports(rule: dict) -> str:
 
 def graph(stack) -> Graph:
     """The deployed stack as nodes and edges, read from AWS (webstack_verify.Stack's clients)."""
-    g = Graph(f"webstack {stack.tags['Project']}-{stack.tags['Environment']}: {stack.domain} (read from AWS)")
-    g.add("users", "clients", "clients (browsers, API callers)")
+    g = Graph(f"{stack.tags['Project']} ({stack.tags['Environment']}): {stack.domain}, as read from AWS")
+    g.add("users", "clients", "clients:\nbrowsers, API callers")
     lb, group = stack.load_balancer(), stack.auto_scaling_group()
     vpc = _vpc_cluster(stack, lb, group)
     used_groups: dict[str, set[str]] = {}  # node -> its security groups
@@ -437,7 +437,7 @@ def render(g: Graph, path: Path, *, direction: str = "LR") -> list[Path]:
             show=False,
             direction=direction,
             curvestyle="curved",
-            graph_attr={"fontsize": "22", "pad": "0.4", "nodesep": "0.8", "ranksep": "1.2"},
+            graph_attr={"fontsize": "22", "pad": "1.0", "nodesep": "0.8", "ranksep": "1.2"},
             node_attr={"fontsize": "11"},
             edge_attr={"fontsize": "10"},
         ):
