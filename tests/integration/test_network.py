@@ -139,7 +139,8 @@ def test_destroy_leaves_nothing(deployed, stack, ec2, aws, before, emulator):
     gateway is deleted, as AWS does: destroy waits for its subnet, saying so, and finishes."""
     emulator.hold_releases(25)  # long enough to outlast the NAT and route-table removal on a loaded machine
     try:
-        assert_ok(stack.destroy(layers="network", extra=BASE))
+        # Retried every second: the run ends a second after the release, not up to ten.
+        assert_ok(stack.destroy(layers="network", extra={**BASE, "network_release_delay": 1}))
     finally:
         emulator.hold_releases(0)
     assert "[network] waiting  Remove the subnets: " in stack.output[-1]
