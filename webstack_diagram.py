@@ -424,7 +424,7 @@ def render(g: Graph, path: Path, *, direction: str = "LR") -> list[Path]:
     from diagrams import Cluster, Diagram, getdiagram
 
     if shutil.which("dot") is None:
-        raise RuntimeError("the diagram needs Graphviz's `dot` on PATH: `make .venv/.installed` installs it")
+        raise RuntimeError("the diagram needs Graphviz's `dot` on PATH: `make graphviz` installs it")
     icons = _icons()
     outputs = targets(path)
     formats = [p.suffix.lstrip(".").lower() for p in outputs]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 import webstack_diagram
 import webstack_verify
 from tests.census import capture
@@ -209,3 +211,10 @@ def _assert_files(g, aws_has: dict, png: Path, svg: Path, region: str) -> None:
     for name in (lb["LoadBalancerName"], group["AutoScalingGroupName"], db["DBInstanceIdentifier"], dist["Id"], bucket):
         assert name in text
     assert f"({region})" in text and "(us-east-1)" in text
+
+
+def test_render_without_dot_says_what_installs_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot there
+    with pytest.raises(RuntimeError, match=r"Graphviz's `dot` on PATH: `make graphviz` installs it"):
+        webstack_diagram.render(webstack_diagram.Graph("t"), tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()
