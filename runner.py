@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+import webstack_timeline
 from emulator import Emulator, EmulatorError, answers, is_loopback_url, loopback_client_env, site_python_path
 
 REPO = Path(__file__).resolve().parent
@@ -53,6 +54,8 @@ def retries() -> dict:
 
 # Set when the run is interrupted: every running ansible-runner job is cancelled.
 STOPPING = threading.Event()
+# Every task result of the run, for the timeline written next to the summary (webstack_timeline.py).
+TIMELINE = webstack_timeline.Recorder()
 
 
 def speed_env() -> dict[str, str]:
@@ -284,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--to", metavar="RELEASE", help="make this release live instead of the previous one")
     rollback.add_argument("--wait", action="store_true", help="wait until the CloudFront invalidation completes")
 
+    report = sub.add_parser(
+        "report",
+        help="draw a run's timeline: a PNG and a self-contained HTML Gantt chart, the critical path marked",
+    )
+    report.add_argument(
+        "--timeline", type=Path, metavar="FILE", help="a <summary>.timeline.json (default: the last run's)"
+    )
+    report.add_argument("--out", type=Path, metavar="DIR", help="where to write them (default: beside the timeline)")
+
     emu = sub.add_parser(
         "emulator",
         help="start, stop or show the persistent embedded AWS emulator used by --env local",
@@ -324,6 +336,7 @@ class Progress:
 
     def __call__(self, event: dict) -> bool:
         kind = event.get("event", "")
+        TIMELINE.record(self, self.layer, event)
         data = event.get("event_data", {})
         if kind == "playbook_on_task_start":
             self.started[data.get("task_uuid", "")] = time.monotonic()
@@ -527,6 +540,7 @@ def run_stages(layers: list[str], args, target: Target, *, state: str, cmdline: 
         extravars["webstack_delete_data"] = True
     results: list[LayerResult] = []
     for stage in stages:
+        TIMELINE.stage(stage)
         with_threads: list[tuple[threading.Thread, list]] = []
         for layer in stage:
             box: list[LayerResult] = []
@@ -718,7 +732,49 @@ def write_summary(args, summary: dict) -> None:
     summary_file = args.summary_file or STATE_DIR / args.env / f"{summary['command']}-summary.json"
     summary_file.parent.mkdir(parents=True, exist_ok=True)
     summary_file.write_text(json.dumps(summary, indent=2) + "\n")
+    write_timeline(summary_file, summary)
     print(json.dumps(summary, indent=2))
+
+
+# Where `report` finds the last run's timeline: a file naming it.
+LAST_TIMELINE = STATE_DIR / "last-timeline"
+
+
+def write_timeline(summary_file: Path, summary: dict) -> Path | None:
+    """Every task result of the run's layer jobs, next to the summary (<summary>.timeline.json)."""
+    timeline = TIMELINE.timeline(summary["command"], summary.get("env", ""))
+    if not timeline["tasks"]:
+        return None
+    path = summary_file.with_suffix(".timeline.json")
+    path.write_text(json.dumps(timeline, indent=1) + "\n")
+    LAST_TIMELINE.parent.mkdir(parents=True, exist_ok=True)
+    LAST_TIMELINE.write_text(f"{path.resolve()}\n")
+    return path
+
+
+def command_report(args) -> int:
+    """A run's timeline as a PNG and a self-contained HTML page: a Gantt chart of the layer jobs
+    side by side, the critical path marked."""
+    source = args.timeline
+    if source is None:
+        if not LAST_TIMELINE.is_file():
+            print("webstack: report: no run has written a timeline yet; pass --timeline FILE", file=sys.stderr)
+            return 2
+        source = Path(LAST_TIMELINE.read_text().strip())
+    try:
+        timeline = webstack_timeline.load(source)
+    except (OSError, ValueError) as exc:
+        print(f"webstack: report: cannot read the timeline {source}: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or source.parent
+    stem = source.name.removesuffix(".json")
+    png = webstack_timeline.render_png(timeline, out / f"{stem}.png")
+    page = webstack_timeline.render_html(timeline, out / f"{stem}.html")
+    critical = webstack_timeline.critical_path(timeline)
+    print(f"webstack: report: {png} and {page} (critical path: {' -> '.join(critical)})", file=sys.stderr)
+    report = {"command": "report", "timeline": str(source), "png": str(png), "html": str(page)}
+    print(json.dumps({**report, "critical_path": critical, "duration_s": timeline["duration_s"]}, indent=2))
+    return 0
 
 
 def command_emulator(action: str) -> int:
@@ -771,7 +827,7 @@ def guarded_destroy(layers: list[str], args, target: Target) -> tuple[list[Layer
 def parse_arguments(argv: list[str] | None):
     """Everything the command line says, checked before the emulator starts or AWS is called."""
     args = build_parser().parse_args(argv)
-    if args.command == "emulator":
+    if args.command in {"emulator", "report"}:
         return args, []
     layers = parse_layers(args.layers)
     args.tags = parse_tags(args.tags)
@@ -836,10 +892,11 @@ def _main(argv: list[str] | None) -> int:
     except UsageError as exc:
         print(f"webstack: {exc}", file=sys.stderr)
         return 2
-    if args.command == "emulator":
-        return command_emulator(args.action)
+    if args.command in {"emulator", "report"}:
+        return command_emulator(args.action) if args.command == "emulator" else command_report(args)
 
     started = time.monotonic()
+    TIMELINE.reset()
     command = args.command
     try:
         with aws_target(args) as target:
