@@ -52,6 +52,9 @@ def retries() -> dict:
     return {"mode": RETRY_MODE, "total_max_attempts": RETRY_ATTEMPTS}
 
 
+# The lines plugins/callback/waiting.py prints while a task waits on AWS start with this.
+WAITING = "[waiting]"
+
 # Set when the run is interrupted: every running ansible-runner job is cancelled.
 STOPPING = threading.Event()
 # Every task result of the run, for the timeline written next to the summary (webstack_timeline.py).
@@ -368,9 +371,17 @@ class Progress:
             self.say(line)
         if kind == "playbook_on_stats":
             self.artifact_data = data.get("artifact_data", {})
-        if self.verbose and event.get("stdout"):
-            self.say(event["stdout"])
+        self._stdout(event)
         return True
+
+    def _stdout(self, event: dict) -> None:
+        """Ansible's own output with --verbose; without it, only the lines plugins/callback/waiting.py
+        prints while a task waits on AWS (what it waits for and for how long)."""
+        stdout = event.get("stdout") or ""
+        if self.verbose and stdout:
+            self.say(stdout)
+        elif event.get("event") == "verbose" and stdout.startswith(WAITING):
+            self.say(f"[{self.layer}] waiting  {stdout[len(WAITING) :].strip()}")
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -491,8 +502,12 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
                 "ANSIBLE_NOCOLOR": "1",
                 # plugins/callback/lifeline.py: the playbook ends when this process is gone.
                 "WEBSTACK_PARENT_PID": str(os.getpid()),
+                # plugins/callback/waiting.py: a line while a task waits on AWS (WEBSTACK_WAITING_INTERVAL).
                 "ANSIBLE_CALLBACKS_ENABLED": ",".join(
-                    filter(None, [os.environ.get("ANSIBLE_CALLBACKS_ENABLED"), "webstack.aws.lifeline"])
+                    filter(
+                        None,
+                        [os.environ.get("ANSIBLE_CALLBACKS_ENABLED"), "webstack.aws.lifeline", "webstack.aws.waiting"],
+                    )
                 ),
             },
             cancel_callback=STOPPING.is_set,
