@@ -60,15 +60,29 @@ SUBJECTS = {
     "route53": ("record change to reach INSYNC", "record change to reach INSYNC"),
 }
 GENERIC = "{module} to finish"
+# Modules that wait only when told to (`wait`): without it, or with a literal false, their subject
+# is the generic one. A templated `wait` counts as waiting.
+WAIT_WHEN_TOLD = {
+    "acm_certificate",
+    "cloudfront_distribution_spa",
+    "cloudfront_invalidation",
+    "ec2_vpc_nat_gateway",
+    "route53",
+    "s3_spa_release",
+}
+FALSE = {"false", "no", "off", "0"}
 
 
-def subject(action: str, args: dict) -> str:
-    """What a task of module `action` (short or fully qualified) with `args` waits for."""
+def subject(action: str, args: dict, check_mode=None) -> str:
+    """What a task of module `action` (short or fully qualified) with `args` waits for. A task in
+    check mode (`check_mode: true`, a read-only lookup) waits for nothing of AWS's."""
+    args = args or {}
     short = (action or "task").rsplit(".", 1)[-1]
-    absent = str((args or {}).get("state", "")).strip() == "absent"
-    if short in SUBJECTS:
-        return SUBJECTS[short][1 if absent else 0]
-    return GENERIC.format(module=action or "task")
+    absent = str(args.get("state", "")).strip() == "absent"
+    told = str(args.get("wait", "false")).strip().lower() not in FALSE
+    if check_mode is True or short not in SUBJECTS or (short in WAIT_WHEN_TOLD and not absent and not told):
+        return GENERIC.format(module=action or "task")
+    return SUBJECTS[short][1 if absent else 0]
 
 
 def elapsed(seconds: float) -> str:
@@ -117,7 +131,8 @@ class CallbackModule(CallbackBase):
     # -- the task being waited on --------------------------------------------------------------
     def _start(self, task) -> None:
         action = getattr(task, "resolved_action", None) or task.action
-        running = _Running(task._uuid, task.get_name().strip(), subject(action, task.args), self._interval)
+        what = subject(action, task.args, getattr(task, "check_mode", None))
+        running = _Running(task._uuid, task.get_name().strip(), what, self._interval)
         with self._cond:
             self._running = running
             if self._thread is None:

@@ -16,12 +16,18 @@ from ansible_collections.webstack.aws.plugins.callback import waiting
 @pytest.mark.parametrize(
     ("action", "args", "expected"),
     [
-        ("webstack.aws.cloudfront_distribution_spa", {"wait": True}, "distribution to reach Deployed"),
+        ("webstack.aws.cloudfront_distribution_spa", {"wait": "{{ cdn_wait }}"}, "distribution to reach Deployed"),
+        (
+            "webstack.aws.cloudfront_distribution_spa",
+            {"wait": False},
+            "webstack.aws.cloudfront_distribution_spa to finish",
+        ),
         ("webstack.aws.cloudfront_distribution_spa", {"state": "absent"}, "distribution to be disabled and deleted"),
         ("amazon.aws.rds_instance", {"state": "{{ rds_state }}"}, "DB instance to become available"),
         ("webstack.aws.acm_certificate", {"wait": True}, "certificate validation (ISSUED)"),
-        ("amazon.aws.ec2_vpc_nat_gateway", {}, "NAT gateway to become available"),
-        ("amazon.aws.ec2_vpc_nat_gateway", {"state": "absent"}, "NAT gateway to be deleted"),
+        ("webstack.aws.acm_certificate", {"domain_name": "example.com"}, "webstack.aws.acm_certificate to finish"),
+        ("amazon.aws.ec2_vpc_nat_gateway", {"wait": True}, "NAT gateway to become available"),
+        ("amazon.aws.ec2_vpc_nat_gateway", {"state": "absent", "wait": True}, "NAT gateway to be deleted"),
         ("webstack.aws.autoscaling_rolling_refresh", {}, "instance refresh"),
         ("amazon.aws.ec2_vpc_net", {}, "amazon.aws.ec2_vpc_net to finish"),
         ("", None, "task to finish"),
@@ -29,6 +35,12 @@ from ansible_collections.webstack.aws.plugins.callback import waiting
 )
 def test_subject_names_what_the_module_waits_for(action, args, expected):
     assert waiting.subject(action, args) == expected
+
+
+def test_a_read_only_lookup_in_check_mode_gets_the_generic_subject():
+    assert waiting.subject("webstack.aws.acm_certificate", {"wait": True}, check_mode=True) == (
+        "webstack.aws.acm_certificate to finish"
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,7 +72,7 @@ def test_lines_come_every_interval_while_the_task_runs_and_stop_when_it_ends():
     callback = waiting.CallbackModule()
     callback._display = _Display()
     callback._interval = 0.2
-    task = _task("t1", "cdn : Ensure the distribution", "webstack.aws.cloudfront_distribution_spa")
+    task = _task("t1", "cdn : Ensure the distribution", "webstack.aws.cloudfront_distribution_spa", {"wait": True})
     callback.v2_playbook_on_task_start(task, False)
     callback.v2_runner_on_start(types.SimpleNamespace(get_name=lambda: "localhost"), task)
     time.sleep(0.7)
