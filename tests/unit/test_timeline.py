@@ -157,3 +157,18 @@ def test_the_pictures_are_a_png_and_a_page_with_nothing_from_outside(timeline, t
     for item in timeline["tasks"]:
         assert item["task"] in page
     assert "net -&gt; app" in page  # the critical path, named
+
+
+def test_gateways_waited_for_together_count_once(timeline):
+    spec = importlib.util.spec_from_file_location("real_aws_time", REPO / "benchmarks" / "real_aws_time.py")
+    model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model)
+    nat = by_name(timeline, "Create the NAT gateways")
+    nat["action"] = "amazon.aws.ec2_vpc_nat_gateway"
+    timeline["tasks"].insert(2, task("net", "Wait until every NAT gateway is available", 10.0, 0.0, "network"))
+    typical = model.SCENARIOS.index("typical")
+    (_, nat_s, _), _ = model.LATENCY["nat"]
+    ops = model.ops_for(timeline, typical, ideal=False)
+    # Created one after another without waiting, then waited for at once: one gateway's time.
+    assert ops[id(nat)] == tl.Op("start", "nat", nat_s)
+    assert tl.schedule(timeline, ops)["jobs"]["net"] == (0.0, pytest.approx(10 + nat_s))
