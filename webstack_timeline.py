@@ -374,11 +374,11 @@ def render_png(timeline: dict, path: Path) -> Path:
                 zorder=2,
             )
             fits = int(task["duration"] / total * 1150 / 5.2)  # characters that fit in the bar
-            if fits >= 10:
+            if fits >= min(len(task["task"]), 20):
                 ax.text(
                     task["start"] + task["duration"] / 2,
                     y,
-                    task["task"][:fits],
+                    task["task"] if len(task["task"]) <= fits else task["task"][: fits - 1] + "…",
                     ha="center",
                     va="center",
                     fontsize=6.5,
