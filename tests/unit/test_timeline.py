@@ -172,3 +172,12 @@ def test_gateways_waited_for_together_count_once(timeline):
     # Created one after another without waiting, then waited for at once: one gateway's time.
     assert ops[id(nat)] == tl.Op("start", "nat", nat_s)
     assert tl.schedule(timeline, ops)["jobs"]["net"] == (0.0, pytest.approx(10 + nat_s))
+
+
+def test_report_names_a_timeline_it_cannot_read(tmp_path, capsys):
+    import runner
+
+    assert runner.main(["report", "--timeline", str(tmp_path / "none.timeline.json")]) == 2
+    assert "cannot read the timeline" in capsys.readouterr().err
+    (tmp_path / "bad.timeline.json").write_text("{not json")
+    assert runner.main(["report", "--timeline", str(tmp_path / "bad.timeline.json")]) == 2
