@@ -284,11 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--keep-releases", type=int, help="releases whose assets stay in the bucket (default 3)")
     publish.add_argument("--wait", action="store_true", help="wait until the CloudFront invalidation completes")
+    publish.add_argument("--ansible", action="store_true", help=VIA_ANSIBLE_HELP)
     rollback = sub.add_parser(
         "rollback", parents=[common], help="make the previous release live again, without uploading anything"
     )
     rollback.add_argument("--to", metavar="RELEASE", help="make this release live instead of the previous one")
     rollback.add_argument("--wait", action="store_true", help="wait until the CloudFront invalidation completes")
+    rollback.add_argument("--ansible", action="store_true", help=VIA_ANSIBLE_HELP)
 
     report = sub.add_parser(
         "report",
@@ -673,6 +675,119 @@ def stack_settings(env: str, extra_vars: dict) -> dict:
     return settings
 
 
+VIA_ANSIBLE_HELP = (
+    "run the playbook (playbooks/<command>.yml, as AWX does) instead of calling the release library "
+    "directly; the same release either way, Ansible's start-up added"
+)
+
+
+def _release_values(args, target: Target, extravars: dict) -> dict | None:
+    """The settings publish.yml / rollback.yml resolve (group_vars, the inventory, -e, the
+    static_site role's defaults), or None when a value needs Ansible or preflight would refuse."""
+    if args.ansible or args.tags or args.ansible_args:
+        return None
+    role = yaml.safe_load((REPO / "roles" / "static_site" / "defaults" / "main.yml").read_text())
+    settings = {**stack_settings(args.env, args.vars), **extravars}
+    project, environment = settings["webstack_project"], settings["webstack_environment"]
+    values = {"static_site_project": project, "static_site_environment": environment}
+    values.update(cdn_project=project, cdn_environment=environment, webstack_region=settings["webstack_region"])
+    names = ["static_site_bucket_name", "static_site_distribution_id", "static_site_keep_releases"]
+    for name in [*names, "static_site_invalidation_wait_timeout", "static_site_release", *values]:
+        values[name] = settings.get(name, values.get(name, role.get(name)))
+    if any("{{" in str(value) for value in values.values()):
+        return None
+    endpoint = target.env.get("AWS_ENDPOINT_URL")
+    if settings.get("webstack_require_endpoint") and not (endpoint and is_loopback_url(endpoint)):
+        return None
+    return values
+
+
+def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
+    """publish / rollback without Ansible's start-up (issue 11): the same inputs the playbook
+    resolves -- the static_site settings, the bucket and the distribution found the roles' way
+    (spa_release.find_site) -- given to the same library the s3_spa_release module calls, so the
+    release, its headers, manifest and invalidation are the same. None when only Ansible can
+    resolve the inputs (--ansible, --tags, vault or @file variables, a templated setting, an
+    endpoint the playbook's preflight would refuse): the playbook runs then."""
+    values = _release_values(args, target, extravars)
+    if values is None:
+        return None
+    endpoint = target.env.get("AWS_ENDPOINT_URL")
+
+    import boto3
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    _AnsibleCollectionFinder(paths=[str(REPO / "collections")])._install()
+    from ansible_collections.webstack.aws.plugins.module_utils import spa_release
+
+    command, result = args.command, LayerResult(layer=args.command)
+    say = Progress(command, verbose=False).say
+    started = time.monotonic()
+    task = "Publish the build as the live release" if command == "publish" else "Make the earlier release live again"
+    try:
+        if endpoint and not answers(endpoint):
+            raise spa_release.ReleaseError(NO_ANSWER.format(url=endpoint))
+        keep = values["static_site_keep_releases"]
+        if command == "publish" and not (str(keep).isdigit() and 1 <= int(keep) <= 100):
+            raise spa_release.ReleaseError(
+                f"static_site_keep_releases: must be a whole number from 1 to 100 (got {json.dumps(keep)})"
+            )
+        session = boto3.session.Session(
+            aws_access_key_id=target.env.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=target.env.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=target.env.get("AWS_SESSION_TOKEN"),
+        )
+        config = Config(retries=retries(), **spa_release.CLIENT_CONFIG)
+
+        def client(service: str, region: str = values["webstack_region"]):
+            return session.client(service, region_name=region, endpoint_url=endpoint, config=config)
+
+        s3, cloudfront = client("s3"), client("cloudfront", "us-east-1")
+        site = spa_release.find_site(
+            s3,
+            client("sts"),
+            cloudfront,
+            project=values["static_site_project"],
+            environment=values["static_site_environment"],
+            bucket_name=values["static_site_bucket_name"],
+            distribution_id=values["static_site_distribution_id"],
+            cdn_project=values["cdn_project"],
+            cdn_environment=values["cdn_environment"],
+            action=command,
+        )
+        common = dict(
+            distribution_id=site["distribution_id"],
+            wait=bool(extravars["static_site_invalidation_wait"]),
+            wait_timeout=int(values["static_site_invalidation_wait_timeout"]),
+        )
+        if command == "publish":
+            release = spa_release.publish(
+                s3, cloudfront, site["bucket"], extravars["static_site_build_dir"], keep_releases=int(keep), **common
+            )
+        else:
+            to = values["static_site_release"] or None
+            release = spa_release.rollback(s3, cloudfront, site["bucket"], to=to, **common)
+    except (spa_release.ReleaseError, ClientError, BotoCoreError) as exc:
+        took = time.monotonic() - started
+        result.failures = [str(exc)]
+        say(f"[{command}] {'FAILED':<8} {task} ({took:.1f}s)\n    {exc}")
+        result.status, result.rc = "failed", 2
+        result.hosts = {"localhost": {"ok": 0, "changed": 0, "failed": 1, "skipped": 0, "unreachable": 0}}
+        result.duration_s = round(took, 1)
+        return result
+    took = time.monotonic() - started
+    say(f"[{command}] {'changed' if release['changed'] else 'ok':<8} {task} ({took:.1f}s)")
+    reported = {key: release[key] for key in spa_release.REPORTED[command]}
+    result.outputs = {**site["outputs"], "static_site_release": reported}
+    result.status, result.rc, result.duration_s = "successful", 0, round(took, 1)
+    result.hosts = {
+        "localhost": {"ok": 1, "changed": int(bool(release["changed"])), "failed": 0, "skipped": 0, "unreachable": 0}
+    }
+    return result
+
+
 def command_verify(args, target: Target, layers: list[str]) -> int:
     import boto3
     from botocore.config import Config
@@ -872,6 +987,9 @@ def run_command(args, target: Target, layers: list[str]) -> tuple[list[LayerResu
         return [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, args.inline_vars, "")], []
     if command in {"publish", "rollback"}:
         extravars = {**args.inline_vars, **release_vars(args)}
+        direct = release_direct(args, target, extravars)
+        if direct is not None:
+            return [direct], []
         return [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")], []
     if command == "destroy" and args.env != LOCAL_ENV:
         return guarded_destroy(layers, args, target)

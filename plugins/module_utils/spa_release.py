@@ -39,7 +39,6 @@ from urllib.parse import quote
 with contextlib.suppress(ImportError):  # the callers report a missing botocore
     import botocore  # noqa: F401
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
 STATE_PREFIX = "_webstack/"
@@ -52,7 +51,11 @@ CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
 CACHE_REVALIDATE = "no-cache"
 DEFAULT_KEEP_RELEASES = 3
 DEFAULT_MAX_INVALIDATION_PATHS = 15
-WORKERS = 8
+# Uploads and server-side copies run on this many threads over one shared client, whose connection
+# pool must be at least as large (botocore's default of 10 would open and drop connections).
+WORKERS = 16
+CLIENT_CONFIG = {"max_pool_connections": WORKERS + 4}
+SMALL_FILE = 8 << 20
 
 # Explicit types first: the platform's mimetypes table differs between systems (.js, .ico, .woff2).
 CONTENT_TYPES = {
@@ -94,6 +97,26 @@ _HASHED_NAME = re.compile(
     r"^(?P<stem>.+)[.-](?P<hash>[A-Za-z0-9_-]{8,64})(?P<ext>(?:\.chunk)?\.[A-Za-z0-9]+(?:\.map)?)$"
 )
 _HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def is_boto3_error_code(codes):
+    """amazon.aws's is_boto3_error_code for `except`: ClientError when the exception being handled
+    carries one of `codes`, else a class nothing raises. Here, so that runner.py's direct publish
+    does not import amazon.aws.plugins.module_utils.botocore (and with it ansible.module_utils.basic:
+    a third of a no-op publish's time)."""
+    import sys
+
+    from botocore.exceptions import ClientError
+
+    error = sys.exc_info()[1]
+    codes = codes if isinstance(codes, list) else [codes]
+    if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in codes:
+        return ClientError
+    return _NeverRaised
+
+
+class _NeverRaised(Exception):
+    pass
 
 
 class ReleaseError(Exception):
@@ -151,16 +174,19 @@ def scan_build(build_dir: str, hashed_pattern: str | None = None) -> list[dict]:
             rel = os.path.relpath(absolute, root).replace(os.sep, "/")
             if rel.startswith(STATE_PREFIX):
                 raise ReleaseError(f"build_dir holds {rel!r}: the {STATE_PREFIX} prefix is reserved for release state")
-            sha256 = hashlib.sha256()
+            sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
             with open(absolute, "rb") as handle:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     sha256.update(chunk)
+                    md5.update(chunk)
             hashed = is_hashed(rel, hashed_pattern)
             files.append(
                 {
                     "path": rel,
                     "file": absolute,
                     "sha256": sha256.hexdigest(),
+                    # What S3 lists as the ETag of a single-part upload without SSE-KMS.
+                    "md5": md5.hexdigest(),
                     "size": os.path.getsize(absolute),
                     "hashed": hashed,
                     "content_type": content_type(rel),
@@ -282,20 +308,59 @@ def _pmap(func, items):
     items = list(items)
     if len(items) <= 1:
         return [func(item) for item in items]
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
         return list(pool.map(func, items))
 
 
-def _differing(s3, bucket: str, wanted: list[tuple[str, dict]], listing: dict) -> list[tuple[str, dict]]:
-    """The (key, file) pairs whose object is missing or differs in content, type or cache policy."""
-    present = [(key, f) for key, f in wanted if key in listing]
-    found = dict(zip([key for key, _ in present], _pmap(lambda pair: head(s3, bucket, pair[0]), present), strict=True))
-    return [(key, f) for key, f in wanted if not _matches(found.get(key), f)]
+def _recorded(manifest: dict) -> dict[str, set[tuple]]:
+    """What the manifest says publish wrote at each key: key -> {(sha256, content type, cache
+    policy)}. A hashed file at its path; an unhashed one at its staged key and, copied from there
+    with its headers when it went live, at the root."""
+    recorded: dict[str, set[tuple]] = {}
+    for release in manifest["releases"]:
+        for f in _release_files(release):
+            attrs = (f["sha256"], f["content_type"], f["cache_control"])
+            keys = [f["path"]] if f["hashed"] else [release_key(release["id"], f["path"]), f["path"]]
+            for key in keys:
+                recorded.setdefault(key, set()).add(attrs)
+    return recorded
 
 
-def _put(s3, bucket: str, key: str, f: dict) -> None:
-    with open(f["file"], "rb") as body:
-        s3.put_object(
+def _differing(
+    s3, bucket: str, wanted: list[tuple[str, dict]], listing: dict, recorded: dict
+) -> list[tuple[str, dict]]:
+    """The (key, file) pairs whose object is missing or differs in content, type or cache policy,
+    decided from the one listing: an object whose listed size and ETag are the file's size and MD5
+    (a single-part upload without SSE-KMS), at a key where the manifest records that content with
+    the file's type and cache policy, is the same; a listed size that differs is a change. Only
+    what the listing cannot decide (no record in the manifest, an SSE-KMS or multipart ETag) is
+    read with a HEAD, in parallel."""
+    differing, unsure = set(), []
+    for key, f in wanted:
+        found = listing.get(key)
+        if found is None or (found.get("size") is not None and found["size"] != f["size"]):
+            differing.add(key)
+        elif not (
+            f.get("md5")
+            and found.get("etag") == f["md5"]
+            and (f["sha256"], f["content_type"], f["cache_control"]) in recorded.get(key, ())
+        ):
+            unsure.append((key, f))
+    heads = _pmap(lambda pair: head(s3, bucket, pair[0]), unsure)
+    differing |= {key for (key, f), found in zip(unsure, heads, strict=True) if not _matches(found, f)}
+    return [(key, f) for key, f in wanted if key in differing]
+
+
+def _etag(response: dict) -> str:
+    return (response.get("ETag") or response.get("CopyObjectResult", {}).get("ETag") or "").strip('"')
+
+
+def _put(s3, bucket: str, key: str, f: dict) -> dict:
+    with open(f["file"], "rb") as handle:
+        # A small file is sent from memory: botocore then sends its checksum as a header instead
+        # of streaming the body in aws-chunked encoding with a trailer (less work on both ends).
+        body = handle.read() if f["size"] <= SMALL_FILE else handle
+        response = s3.put_object(
             Bucket=bucket,
             Key=key,
             Body=body,
@@ -304,17 +369,19 @@ def _put(s3, bucket: str, key: str, f: dict) -> None:
             Metadata={SHA_METADATA: f["sha256"]},
             aws_retry=True,
         )
+    return {"etag": _etag(response), "size": f["size"]}
 
 
-def _copy(s3, bucket: str, source: str, key: str) -> None:
+def _copy(s3, bucket: str, source: str, key: str) -> dict:
     # MetadataDirective COPY keeps Content-Type, Cache-Control and the sha256 metadata.
-    s3.copy_object(
+    response = s3.copy_object(
         Bucket=bucket,
         Key=key,
         CopySource={"Bucket": bucket, "Key": source},
         MetadataDirective="COPY",
         aws_retry=True,
     )
+    return {"etag": _etag(response)}
 
 
 def _delete(s3, bucket: str, keys: list[str]) -> None:
@@ -346,7 +413,10 @@ def _find(manifest: dict, release: str) -> dict | None:
 def _plan_go_live(s3, bucket: str, release: dict, manifest: dict, listing: dict) -> tuple[list, list]:
     """Root copies (staged key -> root key) and root deletions that make `release` live."""
     unhashed = [f for f in _release_files(release) if not f["hashed"]]
-    differing = _differing(s3, bucket, [(f["path"], f) for f in unhashed], listing)
+    # A root key holds a copy of a staged file: the same ETag as the staged object (without SSE-KMS).
+    for f in unhashed:
+        f.setdefault("md5", listing.get(release_key(release["id"], f["path"]), {}).get("etag"))
+    differing = _differing(s3, bucket, [(f["path"], f) for f in unhashed], listing, _recorded(manifest))
     # index.html last: until it switches, visitors keep loading the old release (its assets exist).
     differing.sort(key=lambda pair: (pair[0] == "index.html", pair[0]))
     copies = [(release_key(release["id"], key), key) for key, _ in differing]
@@ -444,7 +514,7 @@ def _plan_stage(s3, bucket: str, files: list[dict], rid: str, manifest: dict, li
     a release. Staged content that already exists in a kept release is copied, not uploaded."""
     wanted = [(f["path"], f) for f in files if f["hashed"]]
     wanted += [(release_key(rid, f["path"]), f) for f in files if not f["hashed"]]
-    missing = _differing(s3, bucket, wanted, listing)
+    missing = _differing(s3, bucket, wanted, listing, _recorded(manifest))
     sources = {}
     for release in manifest["releases"]:
         for f in _release_files(release):
@@ -502,13 +572,15 @@ def publish(
     if int(keep_releases) < 1:
         raise ReleaseError(f"keep_releases must be at least 1 (got {keep_releases})")
     s3, cloudfront = retrying(s3), retrying(cloudfront)
-    files = scan_build(build_dir, hashed_pattern)
+    # The bucket's state is read (one listing, the manifest) while the build is hashed.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        listed, read = pool.submit(list_keys, s3, bucket), pool.submit(read_manifest, s3, bucket)
+        files = scan_build(build_dir, hashed_pattern)
+        listing, (manifest, etag) = listed.result(), read.result()
     rid = release_id(files)
     result = _result(bucket, check_mode)
     result["release"] = rid
 
-    manifest, etag = read_manifest(s3, bucket)
-    listing = list_keys(s3, bucket)
     result["live_before"] = manifest.get("live")
     result["previous_release"] = manifest.get("live") if manifest.get("live") != rid else manifest.get("previous")
 
@@ -517,10 +589,10 @@ def publish(
     result["uploaded"] = [key for key, _ in uploads]
     result["staged_by_copy"] = [key for _, key in stage_copies]
     if not check_mode:
-        _pmap(lambda pair: _put(s3, bucket, pair[0], pair[1]), uploads)
-        _pmap(lambda pair: _copy(s3, bucket, pair[0], pair[1]), stage_copies)
-        listing.update({key: {} for key, _ in uploads})
-        listing.update({key: {} for _, key in stage_copies})
+        put = _pmap(lambda pair: _put(s3, bucket, pair[0], pair[1]), uploads)
+        copied = _pmap(lambda pair: _copy(s3, bucket, pair[0], pair[1]), stage_copies)
+        listing.update(zip([key for key, _ in uploads], put, strict=True))
+        listing.update(zip([key for _, key in stage_copies], copied, strict=True))
 
     # 2. Record the release, newest first.
     new_manifest, entry = _record_release(manifest, rid, files)
@@ -656,6 +728,118 @@ def _summary(manifest: dict) -> list[dict]:
 
 
 # -- finding the target by tag -------------------------------------------------------------------------
+def find_site(
+    s3,
+    sts,
+    cloudfront,
+    *,
+    project,
+    environment,
+    bucket_name="",
+    distribution_id="",
+    cdn_project=None,
+    cdn_environment=None,
+    action="publish",
+) -> dict:
+    """What playbooks/publish.yml and rollback.yml resolve before the release task, for callers
+    that skip Ansible (runner.py publish / rollback): the static_site role's bucket (its name, or
+    <project>-<environment>-site-<account id>; it must exist and carry the stack's identity tags)
+    and the distribution to invalidate (distribution_id, or the cdn role's, found by its Name tag
+    <project>-<environment>-cdn). Returns the bucket, the distribution id (None: no invalidation)
+    and the outputs the roles report (static_site, and cdn when found by tag). Raises ReleaseError
+    with the role's messages."""
+    s3, sts, cloudfront = retrying(s3), retrying(sts), retrying(cloudfront)
+    prefix = f"{cdn_project or project}-{cdn_environment or environment}"
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the distribution is looked up meanwhile
+        cdn = None if distribution_id else pool.submit(_cdn_outputs, cloudfront, prefix)
+        outputs = {"static_site": _site_bucket(s3, sts, project, environment, bucket_name, action)}
+        if cdn is not None:
+            outputs["cdn"] = cdn.result()
+            distribution_id = outputs["cdn"]["distribution_id"]
+    return {
+        "bucket": outputs["static_site"]["bucket_name"],
+        "distribution_id": distribution_id or None,
+        "outputs": outputs,
+    }
+
+
+def _site_bucket(s3, sts, project: str, environment: str, bucket_name: str, action: str) -> dict:
+    """static_site's tasks/outputs.yml: the bucket, which must exist and be the stack's."""
+    bucket = bucket_name or f"{project}-{environment}-site-{sts.get_caller_identity(aws_retry=True)['Account']}"
+    identity = {"Project": project, "Environment": environment, "ManagedBy": "webstack"}
+    try:
+        location = s3.get_bucket_location(Bucket=bucket, aws_retry=True).get("LocationConstraint") or "us-east-1"
+    except is_boto3_error_code(["NoSuchBucket", "404", "NotFound"]):
+        hint = "; deploy the frontend first (runner.py deploy --layers frontend)" if action == "publish" else ""
+        raise ReleaseError(f"static_site_bucket_name: no bucket {bucket} exists{hint}.") from None
+    try:
+        tag_set = s3.get_bucket_tagging(Bucket=bucket, aws_retry=True)["TagSet"]
+    except is_boto3_error_code(["NoSuchTagSet", "NoSuchTagSetError"]):
+        tag_set = []
+    tags = {t["Key"]: t["Value"] for t in tag_set}
+    if not identity.items() <= tags.items():
+        raise ReleaseError(
+            f"static_site_bucket_name: the bucket {bucket} exists but does not carry the tags "
+            f"{json.dumps(identity)}: it is not this stack's; choose another name."
+        )
+    return {
+        "bucket_name": bucket,
+        "bucket_arn": f"arn:aws:s3:::{bucket}",
+        "bucket_regional_domain_name": f"{bucket}.s3.{location}.amazonaws.com",
+    }
+
+
+def _cdn_outputs(cloudfront, prefix: str) -> dict:
+    """cdn's tasks/outputs.yml: the distribution by its Name tag and the origin access control."""
+    found = _distribution_named(cloudfront, f"{prefix}-cdn") or {}
+    oacs = _pages(cloudfront, "list_origin_access_controls", "OriginAccessControlList")
+    oac = next((o for o in oacs if o.get("Name") == f"{prefix}-site-oac"), {})
+    return {
+        "distribution_id": found.get("Id", ""),
+        "distribution_arn": found.get("ARN", ""),
+        "domain_name": found.get("DomainName", ""),
+        "hosted_zone_id": CLOUDFRONT_HOSTED_ZONE_ID,
+        "oac_id": oac.get("Id", ""),
+        "aliases": (found.get("Aliases") or {}).get("Items") or [],
+    }
+
+
+CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
+
+
+def _pages(cloudfront, operation: str, key: str) -> list[dict]:
+    """Every item of a CloudFront Marker-paginated list."""
+    found, marker = [], None
+    while True:
+        page = getattr(cloudfront, operation)(aws_retry=True, **({"Marker": marker} if marker else {}))[key]
+        found.extend(page.get("Items") or [])
+        marker = page.get("NextMarker")
+        if not page.get("IsTruncated") or not marker:
+            return found
+
+
+def _distribution_named(cloudfront, name: str) -> dict | None:
+    """The distribution whose Name tag is `name` (module_utils.cloudfront.find_distribution_by_tags,
+    as the cdn role's outputs find it); more than one is an error."""
+    found = []
+    for summary in _pages(cloudfront, "list_distributions", "DistributionList"):
+        tags = cloudfront.list_tags_for_resource(Resource=summary["ARN"], aws_retry=True)["Tags"].get("Items") or []
+        if {t["Key"]: t.get("Value", "") for t in tags}.get("Name") == name:
+            found.append(summary)
+    if len(found) > 1:
+        ids = ", ".join(d["Id"] for d in found)
+        raise ReleaseError(f"{len(found)} distributions carry the tags {{'Name': '{name}'}}: {ids}")
+    return found[0] if found else None
+
+
+# The keys of the module's result each entry point reports (static_site's tasks/publish.yml and
+# tasks/rollback.yml, set_stats static_site_release).
+REPORTED = {
+    "publish": ["release", "previous_release", "uploaded", "went_live", "removed", "pruned_releases", "invalidation"],
+    "rollback": ["release", "previous_release", "went_live", "removed", "invalidation"],
+}
+
+
 def site_bucket_name(project: str, environment: str, account_id: str) -> str:
     """The static_site role's default bucket name."""
     return f"{project}-{environment}-site-{account_id}"

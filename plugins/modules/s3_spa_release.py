@@ -155,6 +155,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry  # noqa: E402
 
 from ansible_collections.webstack.aws.plugins.module_utils.spa_release import (  # noqa: E402
+    CLIENT_CONFIG,
     ReleaseError,
     publish,
     rollback,
@@ -184,7 +185,8 @@ def main():
         module.fail_json(msg=f"keep_releases must be at least 1 (got {params['keep_releases']})")
 
     retry = AWSRetry.jittered_backoff()
-    s3 = module.client("s3", retry_decorator=retry)
+    # One client shared by the upload threads, with a connection pool for all of them.
+    s3 = module.client("s3", retry_decorator=retry, config=botocore.config.Config(**CLIENT_CONFIG))
     cloudfront = module.client("cloudfront", retry_decorator=retry) if params["distribution_id"] else None
     common = dict(
         distribution_id=params["distribution_id"],

@@ -6,14 +6,18 @@ hook, so "uploads nothing" is counted, not assumed."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import types
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
 
 import runner
 from ansible_collections.webstack.aws.plugins.module_utils import spa_release
+from emulator import FAKE_CREDENTIALS
 from tests.conftest import REGION
 
 REPO = Path(__file__).resolve().parents[2]
@@ -337,3 +341,199 @@ def test_the_role_entry_points_publish_and_roll_back(emulator, aws, tmp_path):
         cloudfront.delete_distribution(Id=distribution["Id"], IfMatch=etag)
     assert removed.rc == 0
     assert bucket not in {b["Name"] for b in aws("s3").list_buckets()["Buckets"]}
+
+
+# -- speed: one listing, no per-file reads, parallel uploads (issue 11) ---------------------------
+def fresh_bucket(s3, name: str, tags: dict | None = None) -> str:
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    if tags:
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
+    return name
+
+
+def many_files(tmp: Path, name: str, count: int) -> Path:
+    target = tmp / name
+    (target / "assets").mkdir(parents=True)
+    for n in range(count):
+        content = f"export const n = {n};\n".encode()
+        (target / "assets" / f"chunk{n}-{hashlib.sha256(content).hexdigest()[:8]}.js").write_bytes(content)
+    (target / "index.html").write_text("<!doctype html><title>many</title>\n")
+    return target
+
+
+class InFlight:
+    """The most PutObject calls a client had in flight at once."""
+
+    def __init__(self, client):
+        import threading
+
+        self.lock, self.now, self.most = threading.Lock(), 0, 0
+        client.meta.events.register("before-call.s3.PutObject", self._start)
+        client.meta.events.register("after-call.s3.PutObject", self._end)
+
+    def _start(self, **_):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def _end(self, **_):
+        with self.lock:
+            self.now -= 1
+
+
+def test_a_publish_compares_by_one_listing_and_uploads_in_parallel(aws, tmp_path):
+    """First publish: every file uploaded, several at once over one client; again: one listing, no
+    HEAD, nothing written, changed=false; index.html changed: one upload, one copy live, the
+    manifest, an invalidation of / and /index.html."""
+    s3 = aws("s3")
+    session = boto3.session.Session(**{k.lower(): v for k, v in FAKE_CREDENTIALS.items()})
+    config = Config(**spa_release.CLIENT_CONFIG)
+    session_client = session.client("s3", region_name=REGION, endpoint_url=s3.meta.endpoint_url, config=config)
+    bucket = fresh_bucket(s3, "t-publish-speed-000000000000")
+    recorder, in_flight = Recorder(session_client), InFlight(session_client)
+    site = many_files(tmp_path, "many", 60)
+    try:
+        first = spa_release.publish(session_client, None, bucket, str(site))
+        assert len(first["uploaded"]) == 61 and first["changed"] is True
+        assert in_flight.most > 1, "uploads ran one after another"
+        assert recorder.keys("HeadObject") == []  # an empty bucket: nothing to compare
+
+        recorder.clear()
+        again = spa_release.publish(session_client, None, bucket, str(site))
+        assert again["changed"] is False and again["uploaded"] == [] and again["went_live"] == []
+        operations = sorted(op for op, _ in recorder.calls)
+        assert operations == ["GetObject", "ListObjectsV2"], operations  # the manifest and one listing
+
+        recorder.clear()
+        (site / "index.html").write_text("<!doctype html><title>many, v2</title>\n")
+        changed = spa_release.publish(session_client, None, bucket, str(site))
+        assert changed["uploaded"] == [f"_webstack/releases/{changed['release']}/index.html"]
+        assert changed["went_live"] == ["index.html"]
+        assert recorder.keys("CopyObject") == ["index.html"]
+        assert recorder.keys("PutObject", manifest=True) == sorted([MANIFEST, *changed["uploaded"]])
+        assert len(recorder.keys("HeadObject")) <= 1  # at most the root index.html, whose size is the same
+        assert s3.get_object(Bucket=bucket, Key="index.html")["Body"].read() == (site / "index.html").read_bytes()
+    finally:
+        empty_bucket(s3, bucket)
+
+
+def test_an_object_the_manifest_does_not_vouch_for_is_read_and_replaced(aws, tmp_path):
+    """The listing decides only for what the manifest records: an object of the same content put
+    there by something else (another Cache-Control) is read with a HEAD and uploaded again."""
+    s3 = aws("s3")
+    bucket = fresh_bucket(s3, "t-publish-vouch-000000000000")
+    site = many_files(tmp_path, "few", 2)
+    key = next(p for p in keys_of(site) if p.startswith("assets/"))
+    s3.put_object(Bucket=bucket, Key=key, Body=(site / key).read_bytes(), CacheControl="max-age=60")
+    try:
+        recorder = Recorder(s3)
+        result = spa_release.publish(s3, None, bucket, str(site))
+        assert key in result["uploaded"]
+        assert recorder.keys("HeadObject") == [key]
+        assert s3.head_object(Bucket=bucket, Key=key)["CacheControl"] == IMMUTABLE
+    finally:
+        empty_bucket(s3, bucket)
+
+
+def keys_of(build_dir: Path) -> list[str]:
+    return sorted(str(p.relative_to(build_dir)) for p in build_dir.rglob("*") if p.is_file())
+
+
+def empty_bucket(s3, bucket: str) -> None:
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        if doomed:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed})
+    s3.delete_bucket(Bucket=bucket)
+
+
+# -- runner.py publish / rollback: the library directly, or the playbook (--ansible) ---------------
+def released(s3, bucket: str) -> dict:
+    """What a publish left in a bucket, comparable between two buckets: every key with its type,
+    cache policy and sha256, and the manifest without its timestamps."""
+    objects = {}
+    listed = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    for key in sorted(o["Key"] for page in listed for o in page.get("Contents", [])):
+        if key == MANIFEST:
+            continue
+        head = s3.head_object(Bucket=bucket, Key=key)
+        objects[key] = (head["ContentType"], head.get("CacheControl"), head["Metadata"].get("sha256"))
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=MANIFEST)["Body"].read())
+    for release in manifest["releases"]:
+        release.pop("created"), release.pop("published")
+    return {"objects": objects, "manifest": manifest}
+
+
+def test_runner_publish_calls_the_library_and_equals_the_playbook(emulator, aws, tmp_path):
+    """runner.py publish / rollback without --ansible call spa_release directly; with --ansible they
+    run playbooks/publish.yml / rollback.yml. Two stacks, the same builds: the same objects,
+    headers, manifest, reported release and invalidation paths, and the direct route is faster."""
+    s3, cloudfront = aws("s3"), aws("cloudfront", "us-east-1")
+    account = aws("sts").get_caller_identity()["Account"]
+    v2 = build(tmp_path, "v2", js="console.log('runner v2');\n")
+    stacks, distributions = {"direct": "t-pub-direct", "ansible": "t-pub-ansible"}, {}
+    for project in stacks.values():
+        identity = {"Project": project, "Environment": "local", "ManagedBy": "webstack"}
+        fresh_bucket(s3, f"{project}-local-site-{account}", identity)
+        tags = {**identity, "Name": f"{project}-local-cdn"}
+        distributions[project] = make_distribution(cloudfront, f"{project}-local-site-{account}", tags)["Id"]
+
+    def run(route, command, *options):
+        summary_file = tmp_path / f"{route}-{command}-{len(list(tmp_path.iterdir()))}.json"
+        argv = [command, "--env", "local", "--endpoint-url", emulator.url, "--summary-file", str(summary_file)]
+        argv += ["-e", json.dumps({"webstack_project": stacks[route]}), *options]
+        argv += ["--ansible"] if route == "ansible" else []
+        assert runner.main(argv) == 0, summary_file.read_text() if summary_file.exists() else argv
+        return json.loads(summary_file.read_text())
+
+    try:
+        runs = {}
+        for route in stacks:
+            runs[route] = [
+                run(route, "publish", "--build-dir", str(DEMO)),
+                run(route, "publish", "--build-dir", str(DEMO)),
+                run(route, "publish", "--build-dir", str(v2)),
+                run(route, "rollback"),
+            ]
+        for step in range(4):
+            direct, playbook = (runs[route][step] for route in stacks)
+            one, other = (dict(s["outputs"]["static_site_release"]) for s in (direct, playbook))
+            for reported in (one, other):
+                if reported.get("invalidation"):
+                    reported["invalidation"].pop("id")
+                    reported["invalidation"]["status"] = "InProgress" if reported["invalidation"]["status"] else None
+            assert one == other, step
+            assert direct["hosts"]["localhost"]["changed"] == (0 if step == 1 else 1), (step, direct["hosts"])
+            assert playbook["hosts"]["localhost"]["changed"] == (0 if step == 1 else 1), (step, playbook["hosts"])
+            assert direct["outputs"]["cdn"]["distribution_id"] == distributions[stacks["direct"]]
+            assert set(direct["outputs"]) == set(playbook["outputs"]), step
+        assert runs["direct"][0]["outputs"]["static_site_release"]["invalidation"]["paths"] == [
+            "/",
+            "/favicon.ico",
+            "/index.html",
+            "/robots.txt",
+        ]
+        one, other = (released(s3, f"{project}-local-site-{account}") for project in stacks.values())
+        assert one == other
+        assert sum(r["duration_s"] for r in runs["direct"]) < sum(r["duration_s"] for r in runs["ansible"])
+    finally:
+        for project, distribution_id in distributions.items():
+            empty_bucket(s3, f"{project}-local-site-{account}")
+            config = cloudfront.get_distribution_config(Id=distribution_id)
+            config["DistributionConfig"]["Enabled"] = False
+            etag = cloudfront.update_distribution(
+                Id=distribution_id, DistributionConfig=config["DistributionConfig"], IfMatch=config["ETag"]
+            )["ETag"]
+            cloudfront.delete_distribution(Id=distribution_id, IfMatch=etag)
+
+
+def test_runner_publish_directly_names_a_missing_bucket(emulator, tmp_path, capsys):
+    argv = ["publish", "--env", "local", "--endpoint-url", emulator.url, "--summary-file", str(tmp_path / "s.json")]
+    assert runner.main([*argv, "-e", "webstack_project=t-pub-nobucket"]) == 2
+    err = capsys.readouterr().err
+    assert "[publish] FAILED   Publish the build as the live release" in err
+    assert "no bucket t-pub-nobucket-local-site-" in err and "deploy the frontend first" in err

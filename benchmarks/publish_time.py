@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""`runner.py publish` against `aws s3 sync`, in one run against one embedded emulator.
+
+Deploys the frontend layer (the site bucket and its distribution, as `runner.py deploy --layers
+frontend` makes them), generates a build of 2,000 files, 24 MiB (content-hashed assets under
+assets/ plus index.html), installs awscli into its own virtualenv (benchmarks/.venv-awscli, pinned)
+and times, each as a fresh process started from the shell:
+
+* `aws s3 sync BUILD s3://BUCKET` into a second bucket made like the site bucket (versioned,
+  SSE-S3): first upload, again with nothing changed, again with index.html changed;
+* `runner.py publish --build-dir BUILD` into the site bucket: the same three.
+
+Then each publish as a ratio to its sync (issue 11: first at most 0.5x, no change and one change at
+most 1.0x). Publish does what sync cannot: two Cache-Control classes, a staged atomic release, the
+release manifest and a targeted invalidation. Prints figures; asserts nothing.
+
+    .venv/bin/python benchmarks/publish_time.py [--files 2000] [--mib 24] [--repeat 1] [--profile DIR]
+
+--profile DIR records each publish with py-spy (`py-spy record -r 100 -f raw`) into DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import boto3  # noqa: E402
+
+import runner  # noqa: E402
+from emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
+
+AWSCLI_VERSION = "1.46.3"
+AWSCLI_VENV = Path(__file__).resolve().parent / ".venv-awscli"
+REGION = "ap-northeast-2"  # inventories/local
+PROJECT = "bench-publish"
+EXTENSIONS = [".js", ".js", ".js", ".css", ".svg", ".png", ".woff2", ".js.map"]
+
+
+def awscli() -> Path:
+    """aws from benchmarks/.venv-awscli, installed there at the pinned version when missing."""
+    aws = AWSCLI_VENV / "bin" / "aws"
+    if aws.exists():
+        found = subprocess.run([str(aws), "--version"], capture_output=True, text=True, check=False)
+        if f"aws-cli/{AWSCLI_VERSION} " in found.stdout + found.stderr:
+            return aws
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(AWSCLI_VENV)], check=True)
+    subprocess.run([str(AWSCLI_VENV / "bin" / "pip"), "install", "--quiet", f"awscli=={AWSCLI_VERSION}"], check=True)
+    return aws
+
+
+def make_build(root: Path, files: int, mib: int, seed: int = 11) -> Path:
+    """A Vite-like build: index.html naming the entry chunks, the rest content-hashed under assets/.
+    Sizes vary around the mean (a few large vendor chunks, many small ones), total about `mib` MiB."""
+    rng = random.Random(seed)
+    build = root / "dist"
+    (build / "assets").mkdir(parents=True)
+    weights = [rng.paretovariate(1.5) for _ in range(files - 1)]
+    scale = mib * (1 << 20) / sum(weights)
+    names = []
+    for n, weight in enumerate(weights):
+        body = rng.randbytes(max(64, int(weight * scale)))
+        ext = EXTENSIONS[n % len(EXTENSIONS)]
+        digest = __import__("hashlib").sha256(body).hexdigest()[:8]
+        name = f"assets/chunk{n:04d}-{digest}{ext}"
+        (build / name).write_bytes(body)
+        names.append(name)
+    scripts = "".join(f'<script type="module" src="/{n}"></script>' for n in names[:3] if n.endswith(".js"))
+    (build / "index.html").write_text(
+        f"<!doctype html><html><head>{scripts}</head><body><div id=root></div></body></html>\n"
+    )
+    return build
+
+
+def change_index(build: Path, n: int) -> None:
+    index = build / "index.html"
+    index.write_text(index.read_text() + f"<!-- build {n} -->\n")
+
+
+def client_env(emu: Emulator) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {**env, **emu.client_env(), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+
+
+def make_sync_bucket(emu: Emulator, name: str) -> None:
+    """A bucket made the way the static_site role makes the site bucket: versioned, SSE-S3."""
+    s3 = boto3.client(
+        "s3", region_name=REGION, endpoint_url=emu.url, **{k.lower(): v for k, v in FAKE_CREDENTIALS.items()}
+    )
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+
+
+def deploy_frontend(emu: Emulator) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json") as summary_file:
+        argv = ["deploy", "--env", "local", "--endpoint-url", emu.url, "--layers", "frontend"]
+        argv += ["--summary-file", summary_file.name, "-e", f"webstack_project={PROJECT}"]
+        with mock.patch("sys.stdout"), mock.patch("sys.stderr"):
+            rc = runner.main(argv)
+        summary = json.loads(Path(summary_file.name).read_text())
+    if rc != 0:
+        raise SystemExit(f"deploy --layers frontend failed: {json.dumps(summary, indent=2)}")
+    return summary
+
+
+def timed(argv: list[str], env: dict, profile: Path | None = None) -> float:
+    if profile is not None:
+        argv = ["py-spy", "record", "-r", "100", "-f", "raw", "-o", str(profile), "--", *argv]
+        env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+    started = time.monotonic()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    took = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed (rc={done.returncode}):\n{done.stderr[-3000:]}")
+    return took
+
+
+def run_once(emu: Emulator, aws: Path, build: Path, n: int, profile: Path | None) -> dict[str, float]:
+    env = client_env(emu)
+    sync_bucket = f"bench-sync-{n}-{int(time.time())}"
+    make_sync_bucket(emu, sync_bucket)
+    sync = [str(aws), "s3", "sync", str(build), f"s3://{sync_bucket}", "--endpoint-url", emu.url, "--only-show-errors"]
+    publish = [sys.executable, str(REPO / "runner.py"), "publish", "--env", "local", "--endpoint-url", emu.url]
+    publish += ["--build-dir", str(build), "-e", f"webstack_project={PROJECT}", "--summary-file", os.devnull]
+    figures = {}
+    for step, label in enumerate(["first", "no change", "index.html changed"]):
+        if step == 2:
+            change_index(build, n)
+        figures[f"sync {label}"] = timed(sync, env)
+        out = profile / f"publish-{n}-{step}.txt" if profile else None
+        figures[f"publish {label}"] = timed(publish, env, out)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--mib", type=int, default=24)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--profile", type=Path, help="record each publish with py-spy into this directory")
+    args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+
+    aws = awscli()
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="webstack-bench-publish-") as tmp, Emulator.ephemeral() as emu:
+        started = time.monotonic()
+        deploy_frontend(emu)
+        deployed = time.monotonic() - started
+        for n in range(args.repeat):
+            # A new build each repeat: a first publish is a build the bucket has never seen.
+            build = make_build(Path(tmp) / str(n), args.files, args.mib, seed=11 + n)
+            for key, value in run_once(emu, aws, build, n, args.profile).items():
+                results.setdefault(key, []).append(value)
+            shutil.rmtree(build)
+
+    print(
+        f"{time.strftime('%Y-%m-%d')}  {os.cpu_count()} cores  Python {platform.python_version()}  "
+        f"awscli {AWSCLI_VERSION}  build: {args.files} files, {args.mib} MiB  repeats: {args.repeat}  "
+        f"(seconds, each a fresh process; moto on loopback; frontend deployed in {deployed:.1f} s)"
+    )
+    print(f"{'':20}  {'aws s3 sync':>11}  {'publish':>8}  {'ratio':>6}  target")
+    for label, target in [("first", 0.5), ("no change", 1.0), ("index.html changed", 1.0)]:
+        sync = sum(results[f"sync {label}"]) / args.repeat
+        publish = sum(results[f"publish {label}"]) / args.repeat
+        ratio = publish / sync
+        verdict = "met" if ratio <= target else "NOT met"
+        print(f"{label:20}  {sync:11.2f}  {publish:8.2f}  {ratio:5.2f}x  <= {target}x {verdict}")
+
+
+if __name__ == "__main__":
+    main()
