@@ -126,7 +126,9 @@ def first_deploy(summary_dir: Path) -> Path:
     with Emulator.ephemeral() as emu:
         argv = ["deploy", "--env", "local", "--endpoint-url", emu.url, "--summary-file", str(summary)]
         argv += ["-e", json.dumps({"webstack_project": "bench-model", **PROD_SHAPE})]
-        with mock.patch("sys.stdout"), mock.patch("sys.stderr"):
+        # The timeline stays in the temporary directory: `report`'s last run stays the user's own.
+        last = mock.patch.object(runner, "LAST_TIMELINE", summary_dir / "last-timeline")
+        with mock.patch("sys.stdout"), mock.patch("sys.stderr"), last:
             rc = runner.main(argv)
     if rc != 0:
         raise SystemExit(f"the first deploy failed (rc={rc}): {summary.read_text()}")
