@@ -789,54 +789,27 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
 
 
 def command_verify(args, target: Target, layers: list[str]) -> int:
-    import boto3
-    from botocore.config import Config
-
-    import webstack_verify
-
+    """playbooks/verify.yml, then its checks one line each (the JSON summary holds them too)."""
     endpoint = target.env.get("AWS_ENDPOINT_URL")
     if endpoint and not answers(endpoint):
         print(f"webstack: {NO_ANSWER.format(url=endpoint)}", file=sys.stderr)
         return 2
-    settings = stack_settings(args.env, args.vars)
-    region = settings["webstack_region"]
-    session = boto3.session.Session(
-        aws_access_key_id=target.env.get("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=target.env.get("AWS_SECRET_ACCESS_KEY"),
-        aws_session_token=target.env.get("AWS_SESSION_TOKEN"),
-    )
-
-    config = Config(retries=retries())
-
-    def client(service: str, client_region: str = region):
-        return session.client(
-            service, region_name=client_region, endpoint_url=target.env.get("AWS_ENDPOINT_URL"), config=config
-        )
-
-    # The cdn role's modes, as configured or as its defaults set them.
-    cdn = {**yaml.safe_load((REPO / "roles" / "cdn" / "defaults" / "main.yml").read_text()), **settings}
-    stack = webstack_verify.Stack(
-        client,
-        settings["webstack_project"],
-        settings["webstack_environment"],
-        region,
-        settings["webstack_domain"],
-        spa_routing=cdn["cdn_spa_routing"],
-        response_headers=cdn["cdn_response_headers"],
-    )
-    checks = webstack_verify.verify(stack, layers, live_https="AWS_ENDPOINT_URL" not in target.env)
-    for check in checks:
-        print(f"{check.word}  {check.name} — {check.detail}", file=sys.stderr)
-    failed = [c for c in checks if c.passed is False]
+    checked = [layer for layer in layers if layer in {"backend", "frontend", "dns"}]
+    extravars = {**args.inline_vars, "webstack_verify_layers": checked}
+    result = run_layer("verify", PLAYBOOKS / "verify.yml", args, target, extravars, "")
+    verified = result.outputs.get("verify", {})
+    checks = verified.get("checks", [])
+    for line in [*verified.get("lines", []), verified.get("summary")] if checks else []:
+        print(line, file=sys.stderr)  # what the playbook prints
+    failed = [c for c in checks if c["result"] == "FAIL"]
     summary = {
         "command": "verify",
         "env": args.env,
         "target": target.label,
-        "status": "failed" if failed else "successful",
-        "rc": 1 if failed else 0,
-        "checks": [{"name": c.name, "result": c.word, "detail": c.detail} for c in checks],
+        "status": "failed" if failed or result.rc != 0 else "successful",
+        "rc": 1 if failed or result.rc != 0 else 0,
+        "checks": checks,
     }
-    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed", file=sys.stderr)
     write_summary(args, summary)
     return summary["rc"]
 

@@ -1,7 +1,8 @@
 """`runner.py outputs --diagram PATH`: a picture of the deployed stack, drawn from what AWS holds.
 
 Nothing here is a static drawing: `graph(stack)` reads the live stack through the same tag-based
-finders as `runner.py verify` (webstack_verify.Stack) and a few describe calls of its own, and
+finders as `runner.py verify` (the collection's module_utils/stack_checks.py Stack) and a few
+describe calls of its own, and
 returns plain nodes and edges:
 
     Route 53 records -> ALB (listeners, certificate and its region) -> target group
@@ -135,7 +136,7 @@ def _ports(rule: dict) -> str:
 
 
 def graph(stack) -> Graph:
-    """The deployed stack as nodes and edges, read from AWS (webstack_verify.Stack's clients)."""
+    """The deployed stack as nodes and edges, read from AWS (stack_checks.Stack's clients)."""
     g = Graph(f"{stack.tags['Project']} ({stack.tags['Environment']}): {stack.domain}, as read from AWS")
     g.add("users", "clients", "clients:\nbrowsers, API callers")
     lb, group = stack.load_balancer(), stack.auto_scaling_group()
@@ -484,12 +485,24 @@ def _embed_icons(svg: str) -> str:
     return re.sub(r'(xlink:href|href)="([^"]+\.png)"', inline, svg)
 
 
-def live_stack(env: dict, settings: dict, config=None):
-    """A webstack_verify.Stack on the AWS that `env` (AWS_* variables) points at, for `settings`
-    (runner.stack_settings): the same clients `runner.py verify` reads with."""
-    import boto3
+def stack_checks():
+    """The collection's module_utils/stack_checks.py (pure boto3), loaded from the checkout."""
+    import importlib.util
+    import sys
 
-    import webstack_verify
+    name = "webstack_stack_checks"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent / "plugins" / "module_utils" / "stack_checks.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def live_stack(env: dict, settings: dict, config=None):
+    """A stack_checks.Stack on the AWS that `env` (AWS_* variables) points at, for `settings`
+    (runner.stack_settings)."""
+    import boto3
 
     session = boto3.session.Session(
         aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
@@ -503,6 +516,6 @@ def live_stack(env: dict, settings: dict, config=None):
             service, region_name=client_region, endpoint_url=env.get("AWS_ENDPOINT_URL"), config=config
         )
 
-    return webstack_verify.Stack(
+    return stack_checks().Stack(
         client, settings["webstack_project"], settings["webstack_environment"], region, settings["webstack_domain"]
     )

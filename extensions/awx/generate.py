@@ -215,11 +215,7 @@ def templates(env: str, known: dict[str, dict]) -> list[dict]:
         ),
         template(env, "outputs", "playbooks/outputs.yml", "Read the stack's endpoints and ids from AWS"),
     ]
-    # runner.py verify is Python (webstack_verify.py), not a playbook; a template follows one.
-    if (REPO / "playbooks" / "verify.yml").is_file():
-        found.append(
-            template(env, "verify", "playbooks/verify.yml", "Check the deployed stack against the architecture")
-        )
+    found.append(template(env, "verify", "playbooks/verify.yml", "Check the deployed stack against the architecture"))
     for layer in [layer for stage in STAGES for layer in stage]:
         found.append(
             template(

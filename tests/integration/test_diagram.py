@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import webstack_diagram
-import webstack_verify
+from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
 from tests.census import capture
 from tests.support import assert_ok, assert_unchanged
 
@@ -62,7 +62,7 @@ def test_render_writes_png_and_svg_by_suffix_or_both(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.png", "one.svg", "sub"]  # no dot source left
 
 
-def _tagged(stack: webstack_verify.Stack, aws, region: str):
+def _tagged(stack: stack_checks.Stack, aws, region: str):
     """What boto3 itself reads of the stack, independently of webstack_diagram."""
     elbv2, ec2 = aws("elbv2", region), aws("ec2", region)
     lb = stack.load_balancer()
@@ -100,7 +100,7 @@ def assert_diagram_holds_the_stack(stack, aws, tmp_path: Path, *, project: str, 
     assert "diagram_error" not in summary
     assert f"webstack: architecture diagram: {tmp_path / 'arch.png'}, {tmp_path / 'arch.svg'}" in stack.output[-1]
 
-    live = webstack_verify.Stack(aws, project, "local", region, domain)
+    live = stack_checks.Stack(aws, project, "local", region, domain)
     g = webstack_diagram.graph(live)
     aws_has = _tagged(live, aws, region)
     _assert_load_balancer(g, aws_has, region)

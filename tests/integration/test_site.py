@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,6 +203,31 @@ def test_verify_passes_every_check_and_writes_nothing(site, stack, aws):
     failed = [c for c in summary["checks"] if c["result"] == "FAIL"]
     assert summary["exit_code"] == 0 and not failed, json.dumps(failed, indent=2)
     assert len([c for c in summary["checks"] if c["result"] == "PASS"]) >= 15
+
+
+def test_ansible_playbook_verify_prints_what_runner_verify_prints(site, stack, tmp_path):
+    """playbooks/verify.yml run by hand (as AWX runs it) reports the same checks, line for line."""
+    summary = stack.run("verify", extra=BASE)
+    (tmp_path / "vars.json").write_text(json.dumps(BASE))
+    playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local"]
+    proc = subprocess.run(
+        [*playbook, "playbooks/verify.yml", "-e", f"@{tmp_path / 'vars.json'}"],
+        cwd=runner.REPO,
+        env={
+            **os.environ,
+            **stack.emulator.client_env(),
+            "ANSIBLE_CONFIG": str(runner.REPO / "ansible.cfg"),
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    tasks = json.loads(proc.stdout)["plays"][0]["tasks"]
+    (printed,) = [t["hosts"]["localhost"]["msg"] for t in tasks if t["task"]["name"] == "Report every check"]
+    lines = [f"{c['result']}  {c['name']} — {c['detail']}" for c in summary["checks"]]
+    assert printed[:-1] == lines and printed[-1].endswith(" failed, 1 skipped")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""webstack_verify's pure parts; the checks themselves run against a deployed stack in
-tests/integration/test_site.py."""
+"""The verify checks' pure parts (plugins/module_utils/stack_checks.py, behind
+webstack.aws.stack_verify and playbooks/verify.yml); the checks themselves run against a deployed
+stack in tests/integration/test_site.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import threading
 import pytest
 
 import runner
-import webstack_verify
+from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
 
 
 @pytest.mark.parametrize(
@@ -23,11 +24,11 @@ import webstack_verify
     ],
 )
 def test_certificate_coverage_matches_one_wildcard_label(name, names, covered):
-    assert webstack_verify._covered(name, names) is covered
+    assert stack_checks._covered(name, names) is covered
 
 
 def test_check_words():
-    assert [webstack_verify.Check("x", v, "").word for v in (True, False, None)] == ["PASS", "FAIL", "SKIP"]
+    assert [stack_checks.Check("x", v, "").word for v in (True, False, None)] == ["PASS", "FAIL", "SKIP"]
 
 
 def test_plan_diff_shows_only_what_changes():
@@ -81,7 +82,7 @@ def site():
 
 
 def _results(site_url: str, routing: str) -> dict[str, bool | None]:
-    checks = webstack_verify.check_live(site_url, site_url, routing)
+    checks = stack_checks.check_live(site_url, site_url, routing)
     return {check.name.split(" http")[0]: check.passed for check in checks}
 
 
@@ -105,5 +106,5 @@ def test_live_requests_fail_on_the_shell_page_for_a_missing_asset_and_on_missing
 
 
 def test_live_requests_report_an_unreachable_site():
-    (check, *_rest) = webstack_verify.check_live("http://127.0.0.1:9", "http://127.0.0.1:9", "function")
+    (check, *_rest) = stack_checks.check_live("http://127.0.0.1:9", "http://127.0.0.1:9", "function")
     assert check.passed is False

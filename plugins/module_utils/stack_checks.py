@@ -1,4 +1,6 @@
-"""`runner.py verify`: checks a deployed stack through the AWS APIs against the seed's flow.
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The checks behind webstack.aws.stack_verify (playbooks/verify.yml, `runner.py verify`): a
+deployed stack read through the AWS APIs against the seed's flow.
 
 Every resource is found by the stack's tags (Project, Environment, ManagedBy: webstack), the way
 the roles find each other, and each check yields one pass/fail line:
@@ -10,6 +12,10 @@ On real AWS (no endpoint override) it also makes HTTPS requests: the API's healt
 deep link (200 HTML), a missing asset (404 in function routing) and the site's root (the security
 headers). Moto serves no content through CloudFront or the ALB, so those are skipped there and
 reported as such.
+
+Pure boto3 over an injected ``client(service, region)`` factory (no Ansible import), so the
+module and `runner.py outputs --diagram` (webstack_diagram.py) share the finders. Every listing
+is paginated; retries are botocore's, configured where the clients are made.
 """
 
 from __future__ import annotations
@@ -72,29 +78,28 @@ class Stack:
 
     # -- finders -------------------------------------------------------------------------------
     def private_subnets(self) -> set[str]:
-        subnets = self.client("ec2").describe_subnets(Filters=self.tag_filters())["Subnets"]
+        subnets = pages(self.client("ec2"), "describe_subnets", "Subnets", Filters=self.tag_filters())
         return {s["SubnetId"] for s in subnets if {"Key": "Tier", "Value": "private"} in s.get("Tags", [])}
 
     def load_balancer(self) -> dict | None:
         elb = self.client("elbv2")
-        lbs = elb.describe_load_balancers()["LoadBalancers"]
-        for lb in lbs:
+        for lb in pages(elb, "describe_load_balancers", "LoadBalancers"):
             tags = elb.describe_tags(ResourceArns=[lb["LoadBalancerArn"]])["TagDescriptions"][0]["Tags"]
             if self.owns(tags):
                 return lb
         return None
 
     def auto_scaling_group(self) -> dict | None:
-        groups = self.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+        groups = pages(self.client("autoscaling"), "describe_auto_scaling_groups", "AutoScalingGroups")
         return next((g for g in groups if self.owns(g.get("Tags", []))), None)
 
     def databases(self) -> list[dict]:
-        instances = self.client("rds").describe_db_instances()["DBInstances"]
+        instances = pages(self.client("rds"), "describe_db_instances", "DBInstances")
         return [db for db in instances if self.owns(db.get("TagList", []))]
 
     def distribution(self) -> dict | None:
         cloudfront = self.client("cloudfront", "us-east-1")
-        items = cloudfront.list_distributions().get("DistributionList", {}).get("Items", [])
+        items = pages(cloudfront, "list_distributions", "DistributionList.Items")
         for item in items:
             tags = cloudfront.list_tags_for_resource(Resource=item["ARN"])["Tags"].get("Items", [])
             if self.owns(tags):
@@ -114,6 +119,17 @@ class Stack:
         return found
 
 
+def pages(client, method: str, key: str, **kwargs) -> list:
+    """Every item of a paginated listing; ``key`` may be dotted (CloudFront nests its lists)."""
+    found = []
+    for page in client.get_paginator(method).paginate(**kwargs):
+        part = page
+        for name in key.split("."):
+            part = (part or {}).get(name)
+        found.extend(part or [])
+    return found
+
+
 def _certificate(stack: Stack, arn: str) -> dict:
     region = arn.split(":")[3]
     return stack.client("acm", region).describe_certificate(CertificateArn=arn)["Certificate"]
@@ -130,7 +146,9 @@ def check_backend(stack: Stack) -> Iterator[Check]:
         f"{lb['LoadBalancerName']} {lb['Scheme']}",
     )
     elb = stack.client("elbv2")
-    listeners = {li["Port"]: li for li in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]}
+    listeners = {
+        li["Port"]: li for li in pages(elb, "describe_listeners", "Listeners", LoadBalancerArn=lb["LoadBalancerArn"])
+    }
     https = listeners.get(443)
     if https:
         arn = https["Certificates"][0]["CertificateArn"]
@@ -159,7 +177,7 @@ def check_backend(stack: Stack) -> Iterator[Check]:
     else:
         target_groups = {
             tg["TargetGroupArn"]
-            for tg in elb.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
+            for tg in pages(elb, "describe_target_groups", "TargetGroups", LoadBalancerArn=lb["LoadBalancerArn"])
         }
         attached = set(group.get("TargetGroupARNs", []))
         yield Check(
@@ -423,6 +441,15 @@ def _covered(name: str, certificate_names: set[str]) -> bool:
         if pattern.startswith("*.") and name.count(".") == pattern.count(".") and name.endswith(pattern[1:]):
             return True
     return False
+
+
+def line(check: Check) -> str:
+    """How a check is printed, by the playbook and by runner.py alike."""
+    return f"{check.word}  {check.name} — {check.detail}"
+
+
+def tally(counts: dict[str, int]) -> str:
+    return f"{counts.get('PASS', 0)} passed, {counts.get('FAIL', 0)} failed, {counts.get('SKIP', 0)} skipped"
 
 
 def verify(stack: Stack, layers: list[str], *, live_https: bool) -> list[Check]:
