@@ -702,6 +702,47 @@ def _release_values(args, target: Target, extravars: dict) -> dict | None:
     return values
 
 
+def _release(spa_release, client, values: dict, extravars: dict, command: str, keep: int) -> tuple[dict, dict]:
+    """find_site, then publish or rollback; a publish reads the bucket's listing and manifest
+    while the bucket is checked, the distribution found and the build hashed."""
+    import gc
+    from concurrent.futures import ThreadPoolExecutor
+
+    s3, sts = client("s3"), client("sts")
+    project, environment = values["static_site_project"], values["static_site_environment"]
+    bucket = values["static_site_bucket_name"] or spa_release.site_bucket_name(
+        project, environment, sts.get_caller_identity()["Account"]
+    )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        state = spa_release.read_state(s3, bucket, pool) if command == "publish" else None
+        cloudfront = client("cloudfront", "us-east-1")
+        gc.freeze()  # botocore's models, now loaded, are never garbage: no collection walks them again
+        site = spa_release.find_site(
+            s3,
+            sts,
+            cloudfront,
+            project=project,
+            environment=environment,
+            bucket_name=bucket,
+            distribution_id=values["static_site_distribution_id"],
+            cdn_project=values["cdn_project"],
+            cdn_environment=values["cdn_environment"],
+            action=command,
+        )
+        common = dict(
+            distribution_id=site["distribution_id"],
+            wait=bool(extravars["static_site_invalidation_wait"]),
+            wait_timeout=int(values["static_site_invalidation_wait_timeout"]),
+        )
+        if command == "publish":
+            build_dir = extravars["static_site_build_dir"]
+            return site, spa_release.publish(
+                s3, cloudfront, bucket, build_dir, keep_releases=keep, state=state, **common
+            )
+        to = values["static_site_release"] or None
+        return site, spa_release.rollback(s3, cloudfront, bucket, to=to, **common)
+
+
 def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
     """publish / rollback without Ansible's start-up (issue 11): the same inputs the playbook
     resolves -- the static_site settings, the bucket and the distribution found the roles' way
@@ -714,7 +755,10 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
         return None
     endpoint = target.env.get("AWS_ENDPOINT_URL")
 
+    import gc
+
     import boto3
+    import botocore.session
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
@@ -734,41 +778,21 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
             raise spa_release.ReleaseError(
                 f"static_site_keep_releases: must be a whole number from 1 to 100 (got {json.dumps(keep)})"
             )
+        # Dates in answers stay strings: publish reads none, and a listing carries one per object.
+        core = botocore.session.get_session()
+        core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
         session = boto3.session.Session(
             aws_access_key_id=target.env.get("AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=target.env.get("AWS_SECRET_ACCESS_KEY"),
             aws_session_token=target.env.get("AWS_SESSION_TOKEN"),
+            botocore_session=core,
         )
         config = Config(retries=retries(), **spa_release.CLIENT_CONFIG)
 
         def client(service: str, region: str = values["webstack_region"]):
             return session.client(service, region_name=region, endpoint_url=endpoint, config=config)
 
-        s3, cloudfront = client("s3"), client("cloudfront", "us-east-1")
-        site = spa_release.find_site(
-            s3,
-            client("sts"),
-            cloudfront,
-            project=values["static_site_project"],
-            environment=values["static_site_environment"],
-            bucket_name=values["static_site_bucket_name"],
-            distribution_id=values["static_site_distribution_id"],
-            cdn_project=values["cdn_project"],
-            cdn_environment=values["cdn_environment"],
-            action=command,
-        )
-        common = dict(
-            distribution_id=site["distribution_id"],
-            wait=bool(extravars["static_site_invalidation_wait"]),
-            wait_timeout=int(values["static_site_invalidation_wait_timeout"]),
-        )
-        if command == "publish":
-            release = spa_release.publish(
-                s3, cloudfront, site["bucket"], extravars["static_site_build_dir"], keep_releases=int(keep), **common
-            )
-        else:
-            to = values["static_site_release"] or None
-            release = spa_release.rollback(s3, cloudfront, site["bucket"], to=to, **common)
+        site, release = _release(spa_release, client, values, extravars, command, int(keep))
     except (spa_release.ReleaseError, ClientError, BotoCoreError) as exc:
         took = time.monotonic() - started
         result.failures = [str(exc)]
@@ -777,6 +801,8 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
         result.hosts = {"localhost": {"ok": 0, "changed": 0, "failed": 1, "skipped": 0, "unreachable": 0}}
         result.duration_s = round(took, 1)
         return result
+    # Nor at exit, where Python's last collections would walk them all (a fifth of a no-op publish).
+    gc.freeze()
     took = time.monotonic() - started
     say(f"[{command}] {'changed' if release['changed'] else 'ok':<8} {task} ({took:.1f}s)")
     reported = {key: release[key] for key in spa_release.REPORTED[command]}

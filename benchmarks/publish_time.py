@@ -10,11 +10,14 @@ and times, each as a fresh process started from the shell:
   SSE-S3): first upload, again with nothing changed, again with index.html changed;
 * `runner.py publish --build-dir BUILD` into the site bucket: the same three.
 
-Then each publish as a ratio to its sync (issue 11: first at most 0.5x, no change and one change at
-most 1.0x). Publish does what sync cannot: two Cache-Control classes, a staged atomic release, the
-release manifest and a targeted invalidation. Prints figures; asserts nothing.
+No change and index.html changed run --samples times each, sync and publish taking turns; the
+figures are medians. Then each publish as a ratio to its sync (issue 11: first at most 0.5x, no
+change and one change at most 1.0x). Publish does what sync cannot: two Cache-Control classes, a
+staged atomic release, the release manifest and a targeted invalidation. Prints figures; asserts
+nothing.
 
-    .venv/bin/python benchmarks/publish_time.py [--files 2000] [--mib 24] [--repeat 1] [--profile DIR]
+    .venv/bin/python benchmarks/publish_time.py [--files 2000] [--mib 24] [--repeat 1] [--samples 5]
+                                                [--profile DIR]
 
 --profile DIR records each publish with py-spy (`py-spy record -r 100 -f raw`) into DIR.
 """
@@ -27,6 +30,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -133,20 +137,24 @@ def timed(argv: list[str], env: dict, profile: Path | None = None) -> float:
     return took
 
 
-def run_once(emu: Emulator, aws: Path, build: Path, n: int, profile: Path | None) -> dict[str, float]:
+def run_once(emu: Emulator, aws: Path, build: Path, n: int, samples: int, profile: Path | None) -> dict[str, list]:
+    """The first upload once; no change and index.html changed `samples` times each, sync and
+    publish taking turns, so that both meet the same moments of a shared machine's load."""
     env = client_env(emu)
     sync_bucket = f"bench-sync-{n}-{int(time.time())}"
     make_sync_bucket(emu, sync_bucket)
     sync = [str(aws), "s3", "sync", str(build), f"s3://{sync_bucket}", "--endpoint-url", emu.url, "--only-show-errors"]
     publish = [sys.executable, str(REPO / "runner.py"), "publish", "--env", "local", "--endpoint-url", emu.url]
     publish += ["--build-dir", str(build), "-e", f"webstack_project={PROJECT}", "--summary-file", os.devnull]
-    figures = {}
-    for step, label in enumerate(["first", "no change", "index.html changed"]):
-        if step == 2:
-            change_index(build, n)
-        figures[f"sync {label}"] = timed(sync, env)
-        out = profile / f"publish-{n}-{step}.txt" if profile else None
-        figures[f"publish {label}"] = timed(publish, env, out)
+    figures: dict[str, list] = {}
+    steps = [("first", 1), ("no change", samples), ("index.html changed", samples)]
+    for label, count in steps:
+        for sample in range(count):
+            if label == "index.html changed":
+                change_index(build, n * 1000 + sample)
+            figures.setdefault(f"sync {label}", []).append(timed(sync, env))
+            out = profile / f"publish-{n}-{label.replace(' ', '-')}-{sample}.txt" if profile else None
+            figures.setdefault(f"publish {label}", []).append(timed(publish, env, out))
     return figures
 
 
@@ -154,7 +162,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--mib", type=int, default=24)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="new builds, each published first and then sampled")
+    parser.add_argument("--samples", type=int, default=5, help="runs of no change and of index.html changed")
     parser.add_argument("--profile", type=Path, help="record each publish with py-spy into this directory")
     args = parser.parse_args()
     if args.profile:
@@ -169,22 +178,27 @@ def main() -> None:
         for n in range(args.repeat):
             # A new build each repeat: a first publish is a build the bucket has never seen.
             build = make_build(Path(tmp) / str(n), args.files, args.mib, seed=11 + n)
-            for key, value in run_once(emu, aws, build, n, args.profile).items():
-                results.setdefault(key, []).append(value)
+            for key, values in run_once(emu, aws, build, n, args.samples, args.profile).items():
+                results.setdefault(key, []).extend(values)
             shutil.rmtree(build)
 
     print(
-        f"{time.strftime('%Y-%m-%d')}  {os.cpu_count()} cores  Python {platform.python_version()}  "
+        f"{time.strftime('%Y-%m-%d %H:%M')}  {os.cpu_count()} cores  Python {platform.python_version()}  "
         f"awscli {AWSCLI_VERSION}  build: {args.files} files, {args.mib} MiB  repeats: {args.repeat}  "
-        f"(seconds, each a fresh process; moto on loopback; frontend deployed in {deployed:.1f} s)"
+        f"samples: {args.samples}  load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"(seconds, median of the runs, each a fresh process; moto on loopback; frontend deployed in {deployed:.1f} s)"
     )
     print(f"{'':20}  {'aws s3 sync':>11}  {'publish':>8}  {'ratio':>6}  target")
     for label, target in [("first", 0.5), ("no change", 1.0), ("index.html changed", 1.0)]:
-        sync = sum(results[f"sync {label}"]) / args.repeat
-        publish = sum(results[f"publish {label}"]) / args.repeat
+        sync = statistics.median(results[f"sync {label}"])
+        publish = statistics.median(results[f"publish {label}"])
         ratio = publish / sync
         verdict = "met" if ratio <= target else "NOT met"
-        print(f"{label:20}  {sync:11.2f}  {publish:8.2f}  {ratio:5.2f}x  <= {target}x {verdict}")
+        pairs = zip(results[f"sync {label}"], results[f"publish {label}"], strict=True)
+        runs = "  ".join(f"{a:.1f}/{b:.1f}" for a, b in pairs)
+        print(f"{label:20}  {sync:11.2f}  {publish:8.2f}  {ratio:5.2f}x  <= {target}x {verdict}   (runs: {runs})")
 
 
 if __name__ == "__main__":

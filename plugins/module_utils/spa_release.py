@@ -258,7 +258,8 @@ def write_manifest(s3, bucket: str, manifest: dict, etag: str | None) -> None:
     params = {
         "Bucket": bucket,
         "Key": MANIFEST_KEY,
-        "Body": json.dumps(manifest, indent=1, sort_keys=True).encode(),
+        # Compact: with 2,000 files a release is some 400 KiB of JSON, and up to keep_releases + 2 are kept.
+        "Body": json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode(),
         "ContentType": "application/json",
         "CacheControl": CACHE_REVALIDATE,
     }
@@ -272,6 +273,14 @@ def write_manifest(s3, bucket: str, manifest: dict, etag: str | None) -> None:
         raise ReleaseError(
             f"another publish or rollback changed {MANIFEST_KEY} while this one ran; run it again"
         ) from None
+
+
+def read_state(s3, bucket: str, pool) -> tuple:
+    """Futures of the bucket's one listing and of its manifest (with the ETag), read on `pool`.
+    (One pass: two key ranges listed side by side were slower on the emulator, whose one Python
+    process renders both pages.)"""
+    s3 = retrying(s3)
+    return pool.submit(list_keys, s3, bucket), pool.submit(read_manifest, s3, bucket)
 
 
 def list_keys(s3, bucket: str) -> dict[str, dict]:
@@ -535,7 +544,7 @@ def _plan_stage(s3, bucket: str, files: list[dict], rid: str, manifest: dict, li
 
 def _record_release(manifest: dict, rid: str, files: list[dict]) -> tuple[dict, dict]:
     """A copy of the manifest with the release first and live; the old live one becomes previous."""
-    new_manifest = json.loads(json.dumps(manifest))
+    new_manifest = _copy_manifest(manifest)
     entry = _find(new_manifest, rid) or {"id": rid, "created": _now(), "files": {}}
     entry["files"] = {
         f["path"]: {k: f[k] for k in ("sha256", "size", "hashed", "content_type", "cache_control")} for f in files
@@ -563,8 +572,11 @@ def publish(
     wait_timeout: int = 900,
     hashed_pattern: str | None = None,
     max_invalidation_paths: int = DEFAULT_MAX_INVALIDATION_PATHS,
+    state: tuple | None = None,
 ) -> dict:
     """Upload what changed in `build_dir`, make it the live release, prune, invalidate.
+
+    `state`: read_state's futures, when the caller started reading the bucket earlier.
 
     Returns what was (or, in check mode, would be) done: keys uploaded, staged by server-side copy,
     switched live and removed, releases pruned with the keys deleted, the invalidation made.
@@ -574,9 +586,9 @@ def publish(
     s3, cloudfront = retrying(s3), retrying(cloudfront)
     # The bucket's state is read (one listing, the manifest) while the build is hashed.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        listed, read = pool.submit(list_keys, s3, bucket), pool.submit(read_manifest, s3, bucket)
+        state = state or read_state(s3, bucket, pool)
         files = scan_build(build_dir, hashed_pattern)
-        listing, (manifest, etag) = listed.result(), read.result()
+        listing, (manifest, etag) = state[0].result(), state[1].result()
     rid = release_id(files)
     result = _result(bucket, check_mode)
     result["release"] = rid
@@ -606,7 +618,7 @@ def publish(
     pruned, doomed = _plan_prune(new_manifest, int(keep_releases), listing)
     new_manifest["releases"] = [r for r in new_manifest["releases"] if r["id"] not in pruned]
     result["pruned_releases"], result["deleted"] = pruned, doomed
-    manifest_changed = _comparable(new_manifest) != _comparable(manifest)
+    manifest_changed = new_manifest != manifest
 
     if not check_mode:
         for source, key in copies:
@@ -671,7 +683,7 @@ def rollback(
     if absent:
         raise ReleaseError(f"release {target!r} is incomplete in {bucket}, missing: {', '.join(absent[:10])}")
     copies, deletions = _plan_go_live(s3, bucket, release, manifest, listing)
-    new_manifest = json.loads(json.dumps(manifest))
+    new_manifest = _copy_manifest(manifest)
     new_manifest["previous"], new_manifest["live"] = manifest.get("live"), target
     result["went_live"], result["removed"] = [key for _, key in copies], deletions
     if not check_mode:
@@ -706,8 +718,10 @@ def status(s3, bucket: str) -> dict:
     }
 
 
-def _comparable(manifest: dict) -> str:
-    return json.dumps(manifest, sort_keys=True)
+def _copy_manifest(manifest: dict) -> dict:
+    """A copy whose top level and release entries may be changed; the entries' `files` are shared
+    (they are replaced, never changed in place). A deep copy of thousands of files costs more."""
+    return {**manifest, "releases": [dict(release) for release in manifest["releases"]]}
 
 
 def _ids(manifest: dict) -> str:

@@ -10,7 +10,12 @@ import pytest
 from ansible_collections.webstack.aws.plugins.module_utils.spa_release import (
     CACHE_IMMUTABLE,
     CACHE_REVALIDATE,
+    CLIENT_CONFIG,
+    WORKERS,
     ReleaseError,
+    _differing,
+    _pmap,
+    _recorded,
     content_type,
     invalidation_paths,
     is_hashed,
@@ -154,3 +159,84 @@ def test_invalidation_paths():
     assert invalidation_paths([]) == []
     assert invalidation_paths([f"f{i}.txt" for i in range(16)], max_paths=15) == ["/*"]
     assert len(invalidation_paths([f"f{i}.txt" for i in range(15)], max_paths=15)) == 15
+
+
+# -- comparing by the listing, parallel uploads (issue 11) ------------------------------------------
+class FakeS3:
+    """head_object from a dict, counting the calls; nothing else."""
+
+    def __init__(self, heads: dict):
+        self.heads, self.asked = heads, []
+
+    def head_object(self, Bucket, Key, aws_retry=False):
+        self.asked.append(Key)
+        return self.heads[Key]
+
+
+def _file(path="assets/app-3f2a9c1b.js", body=b"console.log(1)\n"):
+    import hashlib
+
+    hashed = is_hashed(path)
+    return {
+        "path": path,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "md5": hashlib.md5(body).hexdigest(),
+        "size": len(body),
+        "hashed": hashed,
+        "content_type": content_type(path),
+        "cache_control": CACHE_IMMUTABLE if hashed else CACHE_REVALIDATE,
+    }
+
+
+def _manifest(*files):
+    entry = {k: v for k, v in files[0].items() if k in ("sha256", "size", "hashed", "content_type", "cache_control")}
+    return {"releases": [{"id": "r1", "files": {f["path"]: entry for f in files}}]}
+
+
+def test_the_listing_decides_what_the_manifest_vouches_for():
+    f = _file()
+    s3 = FakeS3({})
+    listing = {f["path"]: {"etag": f["md5"], "size": f["size"]}}
+    assert _differing(s3, "b", [(f["path"], f)], listing, _recorded(_manifest(f))) == []
+    assert s3.asked == []  # no HEAD
+
+
+def test_a_missing_key_or_another_size_differs_without_a_head():
+    f = _file()
+    s3 = FakeS3({})
+    assert _differing(s3, "b", [(f["path"], f)], {}, {}) == [(f["path"], f)]
+    listing = {f["path"]: {"etag": f["md5"], "size": f["size"] + 1}}
+    assert _differing(s3, "b", [(f["path"], f)], listing, _recorded(_manifest(f))) == [(f["path"], f)]
+    assert s3.asked == []
+
+
+def test_what_the_listing_cannot_decide_is_read_with_a_head():
+    f = _file()
+    same = {"Metadata": {"sha256": f["sha256"]}, "ContentType": f["content_type"], "CacheControl": f["cache_control"]}
+    # An SSE-KMS ETag (not the MD5): read, found the same.
+    s3 = FakeS3({f["path"]: same})
+    listing = {f["path"]: {"etag": "kms-etag-not-md5", "size": f["size"]}}
+    assert _differing(s3, "b", [(f["path"], f)], listing, _recorded(_manifest(f))) == []
+    assert s3.asked == [f["path"]]
+    # The right content, but no manifest record: read, another cache policy found, so it differs.
+    s3 = FakeS3({f["path"]: {**same, "CacheControl": "max-age=60"}})
+    listing = {f["path"]: {"etag": f["md5"], "size": f["size"]}}
+    assert _differing(s3, "b", [(f["path"], f)], listing, {}) == [(f["path"], f)]
+    assert s3.asked == [f["path"]]
+
+
+def test_uploads_run_in_parallel():
+    """_pmap runs WORKERS calls at once: a barrier of 4 is passed only if four run together."""
+    import threading
+
+    barrier = threading.Barrier(4, timeout=10)
+    assert _pmap(lambda n: (barrier.wait(), n)[1], range(8)) == list(range(8))
+    assert WORKERS >= 8 and CLIENT_CONFIG["max_pool_connections"] >= WORKERS
+
+
+def test_scan_records_the_md5_s3_lists_as_the_etag(tmp_path):
+    import hashlib
+
+    (tmp_path / "index.html").write_bytes(b"<html></html>")
+    (f,) = scan_build(str(tmp_path))
+    assert f["md5"] == hashlib.md5(b"<html></html>").hexdigest()
