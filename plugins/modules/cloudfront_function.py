@@ -14,7 +14,7 @@ description:
     UpdateFunction only when the DEVELOPMENT stage differs, and PublishFunction only when the
     LIVE stage (what distributions run) differs, each with the stage's ETag as C(If-Match).
   - O(state=absent) deletes the function. CloudFront refuses while a distribution still
-    associates it (C(FunctionInUse)): remove the association first.
+    associates it (C(FunctionInUse)), so remove the association first.
 options:
   name:
     description: Name of the function; letters, digits, hyphens and underscores, up to 64.
