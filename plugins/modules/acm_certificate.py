@@ -5,6 +5,7 @@ DOCUMENTATION = r"""
 ---
 module: acm_certificate
 short_description: Request, reuse, wait for or delete a DNS-validated ACM certificate
+version_added: 0.1.0
 description:
   - Requests a public, DNS-validated AWS Certificate Manager certificate for O(domain_name) and
     O(subject_alternative_names), or reuses an existing one for exactly that set of names that

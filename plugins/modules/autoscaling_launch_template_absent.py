@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: autoscaling_launch_template_absent
 short_description: Delete an EC2 launch template with all its versions in one call
+version_added: 0.1.0
 description:
   - Deletes a launch template by id with C(DeleteLaunchTemplate), which removes every version.
   - M(amazon.aws.ec2_launch_template) with O(amazon.aws.ec2_launch_template#module:state=absent)

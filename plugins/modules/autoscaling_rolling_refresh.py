@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: autoscaling_rolling_refresh
 short_description: Roll an Auto Scaling group onto a launch template version through an instance refresh
+version_added: 0.1.0
 description:
   - Starts a rolling instance refresh of an Auto Scaling group when the group or any of its
     instances is not on the wanted launch template version, and does nothing when all are.

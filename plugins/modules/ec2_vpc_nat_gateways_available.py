@@ -5,6 +5,7 @@ DOCUMENTATION = r"""
 ---
 module: ec2_vpc_nat_gateways_available
 short_description: Wait until every one of several NAT gateways is available, all at once
+version_added: 0.1.0
 description:
   - Polls the NAT gateways in O(nat_gateway_ids) together until each is C(available), so that
     gateways created one after another without waiting (M(amazon.aws.ec2_vpc_nat_gateway) with

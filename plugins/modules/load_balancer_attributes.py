@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: load_balancer_attributes
 short_description: Set attributes of an Elastic Load Balancing v2 load balancer
+version_added: 0.1.0
 description:
   - Compares the given attributes of an Application or Network Load Balancer with what AWS holds
     and changes only those that differ (C(ModifyLoadBalancerAttributes)).

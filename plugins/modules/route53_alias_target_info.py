@@ -5,6 +5,7 @@ DOCUMENTATION = r"""
 ---
 module: route53_alias_target_info
 short_description: Find the CloudFront distributions a stack tagged, as Route 53 alias targets
+version_added: 0.1.0
 description:
   - Lists the account's CloudFront distributions and returns those carrying every tag in O(tags),
     with what an alias record needs - the distribution's domain name and CloudFront's fixed hosted

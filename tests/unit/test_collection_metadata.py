@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,3 +23,19 @@ def test_requirements_declare_the_collections_galaxy_depends_on():
     requirements = yaml.safe_load((REPO / "requirements.yml").read_text())
     declared = {c["name"]: c["version"] for c in requirements["collections"]}
     assert declared == galaxy["dependencies"]
+
+
+@pytest.mark.parametrize("module", sorted((REPO / "plugins" / "modules").glob("*.py")), ids=lambda p: p.stem)
+def test_every_modules_documentation_is_yaml_with_version_added(module):
+    """ansible-doc (and ansible-lint) read these three strings as YAML."""
+    names = {"DOCUMENTATION", "EXAMPLES", "RETURN"}
+    strings = {
+        node.targets[0].id: node.value.value
+        for node in ast.parse(module.read_text()).body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in names
+    }
+    assert set(strings) == names
+    documentation = yaml.safe_load(strings["DOCUMENTATION"])
+    assert documentation["module"] == module.stem and documentation["version_added"]
+    yaml.safe_load(strings["EXAMPLES"])
+    yaml.safe_load(strings["RETURN"])
