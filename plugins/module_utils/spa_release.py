@@ -1,8 +1,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Atomic single-page-application releases on a private S3 bucket behind CloudFront.
 
-One implementation, used by the webstack.aws.s3_spa_release module and by webstack_publish.py
-(runner.py publish / rollback).
+One implementation, used by the webstack.aws.s3_spa_release module (playbooks/publish.yml and
+rollback.yml, as ansible-playbook and AWX run them) and directly by runner.py publish / rollback,
+which resolve the same inputs (find_site) without Ansible's start-up.
+
+What is in the bucket is read once: one listing (size and ETag of every key) and the manifest. An
+object whose listed size and ETag are the file's size and MD5, at a key where the manifest records
+that content with the file's Content-Type and Cache-Control, is unchanged; only what the listing
+cannot decide is read with a HEAD. Uploads and copies run on WORKERS threads over one client.
 
 Layout in the bucket::
 
