@@ -56,8 +56,11 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
+## bench: every benchmark, each printing its figures as ratios to a reference measured in the same run.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/deploy_time.py
+	$(BIN)/python benchmarks/publish_time.py
+	$(BIN)/python benchmarks/real_aws_time.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.tar.gz
