@@ -117,6 +117,18 @@ from ansible_collections.webstack.aws.plugins.module_utils import cloudfront_hea
 UNKNOWN_ID = "(known after apply)"
 
 
+def validate(params):
+    """Sentences saying what is wrong with the parameters, found without any AWS call."""
+    return headers.problems_of(
+        params["hsts_max_age"],
+        params["hsts_preload"],
+        params["hsts_include_subdomains"],
+        params["frame_options"],
+        params["referrer_policy"],
+        params["content_security_policy"],
+    )
+
+
 def wanted_security(params):
     return headers.security_headers_config(
         params["hsts_max_age"],
@@ -175,14 +187,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    problems = headers.problems_of(
-        params["hsts_max_age"],
-        params["hsts_preload"],
-        params["hsts_include_subdomains"],
-        params["frame_options"],
-        params["referrer_policy"],
-        params["content_security_policy"],
-    )
+    problems = validate(params)
     if problems:
         module.fail_json(msg=" ".join(problems))
 

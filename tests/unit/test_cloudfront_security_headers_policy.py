@@ -111,13 +111,5 @@ def test_absent_deletes_once_and_check_mode_keeps_it(client):
     ],
 )
 def test_bad_input_is_named_before_any_call(overrides, fragment):
-    params = {**module().params, **overrides}
-    problems = headers.problems_of(
-        params["hsts_max_age"],
-        params["hsts_preload"],
-        params["hsts_include_subdomains"],
-        params["frame_options"],
-        params["referrer_policy"],
-        params["content_security_policy"],
-    )
+    problems = mod.validate({**module().params, **overrides})
     assert any(fragment in problem for problem in problems), problems
