@@ -329,15 +329,14 @@ def _headers_policy_without_hsts(aws, outputs):
 
 def _cloudfront_certificate_elsewhere(aws, outputs):
     """A certificate for the site's name, but in the ALB's region: CloudFront only takes us-east-1's."""
-    acm, cloudfront, dist_id = aws("acm", REGION), aws("cloudfront", "us-east-1"), outputs["cdn"]["distribution_id"]
+    acm = aws("acm", REGION)
     arn = acm.request_certificate(DomainName=DOMAIN, ValidationMethod="DNS")["CertificateArn"]
-    current = cloudfront.get_distribution_config(Id=dist_id)
-    config = json.loads(json.dumps(current["DistributionConfig"]))
-    config["ViewerCertificate"]["ACMCertificateArn"] = arn
-    etag = cloudfront.update_distribution(Id=dist_id, DistributionConfig=config, IfMatch=current["ETag"])["ETag"]
+    restore = _distribution_changed(
+        aws, outputs, lambda config: config["ViewerCertificate"].update(ACMCertificateArn=arn)
+    )
 
     def undo():
-        cloudfront.update_distribution(Id=dist_id, DistributionConfig=current["DistributionConfig"], IfMatch=etag)
+        restore()
         acm.delete_certificate(CertificateArn=arn)
 
     return undo
