@@ -4,23 +4,29 @@ answers one AWS request in ten with throttling, a bare 503 or a reset connection
 In order: the architecture as AWS holds it; a second (clean) deploy with changed=0 that writes
 nothing; plan of a pending change writes nothing; outputs and verify write nothing; no secret in any
 output or artifact; verify fails on a broken stack; publish and rollback from the command line;
-destroy leaves nothing of any type in either region, and no secret anywhere after it. Tests that
-must change a stack of their own live in the layer test files and test_interrupted.py."""
+destroy leaves nothing of any type in either region, and no secret anywhere after it. Last, a
+second site's deploy is interrupted three times and then finished: it makes what this site's deploy
+made (its census is the reference, so no second uninterrupted deploy is needed). Tests that must
+change a stack of their own live in the layer test files."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import runner
+from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
 from tests.census import capture
 from tests.faults import FaultProxy
+from tests.interruptions import interrupted, made
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
 
 PROJECT = "t-site"
@@ -43,11 +49,16 @@ def faults(stack):
 
 
 @pytest.fixture(scope="module")
-def site(stack, aws, empty, faults):
-    """The deploy's summary."""
+def deployment(stack, aws, empty, faults) -> tuple[dict, Counter]:
+    """The deploy's summary, and the census of what it made (how many of each type)."""
     summary = assert_ok(stack.deploy(extra=BASE, endpoint=faults.url))
-    yield summary
+    yield summary, made(capture(aws), empty)
     destroy_unless_gone(stack, aws, empty, extra=BASE)
+
+
+@pytest.fixture(scope="module")
+def site(deployment) -> dict:
+    return deployment[0]
 
 
 @pytest.fixture(scope="module")
@@ -196,18 +207,25 @@ def test_outputs_reads_the_endpoints_back_and_writes_nothing(outputs, stack, aws
         assert read[layer] == outputs[layer], layer
 
 
-def test_verify_passes_every_check_and_writes_nothing(site, stack, aws):
+@pytest.fixture(scope="module")
+def verified(site, stack, aws) -> tuple[dict, object]:
+    """runner.py verify of the converged site: its summary, and what changed in AWS meanwhile."""
     converged = capture(aws)
     summary = stack.run("verify", extra=BASE)
-    assert_unchanged(aws, converged)
+    return summary, capture(aws).diff(converged)
+
+
+def test_verify_passes_every_check_and_writes_nothing(verified):
+    summary, written = verified
+    assert written.empty, f"verify wrote:\n{written}"
     failed = [c for c in summary["checks"] if c["result"] == "FAIL"]
     assert summary["exit_code"] == 0 and not failed, json.dumps(failed, indent=2)
     assert len([c for c in summary["checks"] if c["result"] == "PASS"]) >= 15
 
 
-def test_ansible_playbook_verify_prints_what_runner_verify_prints(site, stack, tmp_path):
+def test_ansible_playbook_verify_prints_what_runner_verify_prints(verified, stack, tmp_path):
     """playbooks/verify.yml run by hand (as AWX runs it) reports the same checks, line for line."""
-    summary = stack.run("verify", extra=BASE)
+    summary, _ = verified
     (tmp_path / "vars.json").write_text(json.dumps(BASE))
     playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local"]
     proc = subprocess.run(
@@ -368,30 +386,32 @@ def _site_alias_at_the_load_balancer(aws, outputs):
     return lambda: upsert(record)
 
 
-@pytest.mark.parametrize(
-    ("mutate", "check"),
-    [
-        (_listener_forwards, "backend: HTTP :80 redirects to HTTPS with 301"),
-        (_bucket_public, "frontend: bucket blocks all public access"),
-        (_database_public, "is private and encrypted"),
-        (_routing_function_detached, "frontend: client routes answered by the published routing function"),
-        (_missing_files_answered_with_the_page, "frontend: a missing file is a 404, not the app's page"),
-        (_headers_policy_without_hsts, "frontend: the site's security headers policy sends HSTS"),
-        (_cloudfront_certificate_elsewhere, "frontend: CloudFront certificate is in us-east-1 and issued"),
-        (_site_alias_at_the_load_balancer, f"dns: {DOMAIN} A -> "),
-    ],
-    ids=[
-        "http-forwards",
-        "bucket-public",
-        "database-public",
-        "routing-function-detached",
-        "missing-files-answered-with-the-page",
-        "headers-policy-without-hsts",
-        "cloudfront-certificate-elsewhere",
-        "site-alias-at-the-load-balancer",
-    ],
-)
-def test_verify_fails_on_a_broken_stack(site, stack, aws, mutate, check):
+BROKEN = [
+    (_listener_forwards, "backend: HTTP :80 redirects to HTTPS with 301"),
+    (_bucket_public, "frontend: bucket blocks all public access"),
+    (_database_public, "is private and encrypted"),
+    (_routing_function_detached, "frontend: client routes answered by the published routing function"),
+    (_missing_files_answered_with_the_page, "frontend: a missing file is a 404, not the app's page"),
+    (_headers_policy_without_hsts, "frontend: the site's security headers policy sends HSTS"),
+    (_cloudfront_certificate_elsewhere, "frontend: CloudFront certificate is in us-east-1 and issued"),
+    (_site_alias_at_the_load_balancer, f"dns: {DOMAIN} A -> "),
+]
+BROKEN_IDS = [
+    "http-forwards",
+    "bucket-public",
+    "database-public",
+    "routing-function-detached",
+    "missing-files-answered-with-the-page",
+    "headers-policy-without-hsts",
+    "cloudfront-certificate-elsewhere",
+    "site-alias-at-the-load-balancer",
+]
+
+
+def test_verify_fails_on_a_broken_stack_and_says_which_check(site, stack, aws):
+    """The whole command on one breakage: a FAIL line and a non-zero exit. The playbook runs the
+    same checks (plugins/module_utils/stack_checks.py) that the next test calls for each breakage."""
+    mutate, check = BROKEN[0]
     undo = mutate(aws, site["outputs"])
     try:
         summary = stack.run("verify", extra=BASE)
@@ -399,6 +419,21 @@ def test_verify_fails_on_a_broken_stack(site, stack, aws, mutate, check):
         undo()
     assert summary["exit_code"] != 0
     failed = [c["name"] for c in summary["checks"] if c["result"] == "FAIL"]
+    assert len(failed) == 1 and check in failed[0], failed
+
+
+@pytest.mark.parametrize(("mutate", "check"), BROKEN, ids=BROKEN_IDS)
+def test_each_check_fails_on_its_breakage_and_only_it(site, aws, mutate, check):
+    """verify's checks, called in this process on the AWS the playbook reads (the module's own
+    module_utils, with the test run's boto3 clients): each breakage fails its check and no other."""
+    stack = stack_checks.Stack(aws, PROJECT, "local", REGION, DOMAIN)
+    layers = ["backend", "frontend", "dns"]
+    assert [c.name for c in stack_checks.verify(stack, layers, live_https=False) if c.passed is False] == []
+    undo = mutate(aws, site["outputs"])
+    try:
+        failed = [c.name for c in stack_checks.verify(stack, layers, live_https=False) if c.passed is False]
+    finally:
+        undo()
     assert len(failed) == 1 and check in failed[0], failed
 
 
@@ -441,3 +476,35 @@ def test_destroy_leaves_nothing_of_any_type_in_either_region(site, stack, aws, e
     assert "[frontend] waiting  Remove the origin access control: a deleted distribution" in stack.output[-1]
     assert_unchanged(aws, empty)
     assert_no_secret(stack, master_password)
+
+
+# -- interrupted runs (after the destroy: a site of its own, compared with this one's census) -----
+KILLED = {"webstack_project": "t-killed", "webstack_domain": "t-killed.local.test"}
+
+
+def test_a_deploy_interrupted_three_times_then_finished_makes_what_one_deploy_makes(deployment, stack, aws):
+    """A second site, of its own project and domain: its deploy is stopped early (Ctrl-C, while the
+    network is built), in the middle (SIGTERM, once the origin access control exists and the
+    database is on its way) and late (SIGKILL of runner.py's whole process group, between the
+    launch template and its tags); each time nothing runner.py started lives on. A fourth run
+    finishes through the fault proxy, and the census of what the four runs made equals what the
+    uninterrupted deploy of this module's site made (the same settings under other names). A
+    destroy killed half-way and run again leaves nothing."""
+    _, one_deploy = deployment
+    before = capture(aws)
+    try:
+        for task, how in [
+            ("Ensure the VPC exists", signal.SIGINT),
+            ("Ensure the origin access control that signs requests to the bucket exists", signal.SIGTERM),
+            ("Ensure the launch template requires IMDSv2, encrypts its volume and has no public IP", signal.SIGKILL),
+        ]:
+            interrupted(stack.emulator.url, "deploy", KILLED, task, how)
+        with FaultProxy(stack.emulator.url, share=0.1) as faults:
+            assert_ok(stack.deploy(extra=KILLED, endpoint=faults.url))
+        assert made(capture(aws), before) == one_deploy
+    finally:
+        interrupted(
+            stack.emulator.url, "destroy", KILLED, "Remove the Auto Scaling groups and their instances", signal.SIGKILL
+        )
+        assert_ok(stack.destroy(extra=KILLED))
+    assert_unchanged(aws, before)
