@@ -47,6 +47,8 @@ with contextlib.suppress(ImportError):  # the callers report a missing botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
+from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import CLOUDFRONT_HOSTED_ZONE_ID
+
 STATE_PREFIX = "_webstack/"
 MANIFEST_KEY = STATE_PREFIX + "releases.json"
 RELEASES_PREFIX = STATE_PREFIX + "releases/"
@@ -822,9 +824,6 @@ def _cdn_outputs(cloudfront, prefix: str) -> dict:
         "oac_id": oac.get("Id", ""),
         "aliases": (found.get("Aliases") or {}).get("Items") or [],
     }
-
-
-CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 def _pages(cloudfront, operation: str, key: str) -> list[dict]:
