@@ -71,6 +71,7 @@ def stack(emulator, tmp_path_factory):
 # collection order.
 LONGEST_FIRST = [
     "tests/integration/test_site.py",
+    "tests/integration/test_interrupted.py",
     "tests/integration/test_bad_input.py",
     "tests/integration/test_destroy_guard.py",
     "tests/molecule/test_scenarios.py",

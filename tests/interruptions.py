@@ -1,5 +1,6 @@
 """Stopping runner.py half-way, as a cancelled CI job or a lost runner does, and checking that
-nothing it started lives on."""
+nothing it started lives on; and the census of one uninterrupted deploy, which the shared site's
+worker publishes for the interrupted deploy's worker to compare with."""
 
 from __future__ import annotations
 
@@ -23,6 +24,39 @@ REPO = Path(__file__).resolve().parents[1]
 def made(after: Snapshot, before: Snapshot) -> Counter:
     """How many resources of each type appeared between two snapshots."""
     return Counter({kind: len(ids) for kind, ids in after.diff(before).added.items()})
+
+
+# The shared site (tests/integration/test_site.py) and the interrupted deploy
+# (tests/integration/test_interrupted.py) run on different pytest workers, each with its own moto
+# server, so the site's census reaches the other worker as a file in the run's shared temp dir.
+SITE_CENSUS = "site-census.json"
+
+
+def run_dir(tmp_path_factory) -> Path:
+    """A directory every worker of this pytest run shares (xdist workers' temp dirs are siblings)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def publish_census(tmp_path_factory, census: Counter | None) -> None:
+    """What one deploy made, for the other worker; None says the deploy failed (it stops waiting)."""
+    path = run_dir(tmp_path_factory) / SITE_CENSUS
+    path.with_suffix(".tmp").write_text(json.dumps(None if census is None else dict(census)))
+    path.with_suffix(".tmp").replace(path)  # whole or not at all for the reader
+
+
+def published_census(tmp_path_factory, timeout: float = 900) -> Counter:
+    """The census the shared site's worker published, waiting for it up to `timeout` seconds."""
+    path = run_dir(tmp_path_factory) / SITE_CENSUS
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the shared site published no census in {timeout:.0f} s ({path})")
+        time.sleep(1)
+    census = json.loads(path.read_text())
+    if census is None:
+        pytest.fail("the shared site's deploy failed, so there is no census to compare with")
+    return Counter(census)
 
 
 def processes_of(runner_pid: int) -> list[int]:

@@ -4,20 +4,18 @@ answers one AWS request in ten with throttling, a bare 503 or a reset connection
 In order: the architecture as AWS holds it; a second (clean) deploy with changed=0 that writes
 nothing; plan of a pending change writes nothing; outputs and verify write nothing; no secret in any
 output or artifact; verify fails on a broken stack; publish and rollback from the command line;
-destroy leaves nothing of any type in either region, and no secret anywhere after it. Last, a
-second site's deploy is interrupted three times and then finished: it makes what this site's deploy
-made (its census is the reference, so no second uninterrupted deploy is needed). Tests that must
-change a stack of their own live in the layer test files."""
+destroy leaves nothing of any type in either region, and no secret anywhere after it. The census
+of what the deploy made is published for tests/integration/test_interrupted.py, whose interrupted
+deploy, on another worker, must make the same. Tests that must change a stack of their own live in
+the layer test files."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,7 @@ import runner
 from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
 from tests.census import capture
 from tests.faults import FaultProxy
-from tests.interruptions import interrupted, made
+from tests.interruptions import made, publish_census
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
 
 PROJECT = "t-site"
@@ -49,16 +47,17 @@ def faults(stack):
 
 
 @pytest.fixture(scope="module")
-def deployment(stack, aws, empty, faults) -> tuple[dict, Counter]:
-    """The deploy's summary, and the census of what it made (how many of each type)."""
-    summary = assert_ok(stack.deploy(extra=BASE, endpoint=faults.url))
-    yield summary, made(capture(aws), empty)
+def site(stack, aws, empty, faults, tmp_path_factory) -> dict:
+    """The deploy's summary. What it made (how many of each type) is published for the interrupted
+    deploy on another worker (tests/integration/test_interrupted.py), which must make the same."""
+    try:
+        summary = assert_ok(stack.deploy(extra=BASE, endpoint=faults.url))
+    except BaseException:
+        publish_census(tmp_path_factory, None)
+        raise
+    publish_census(tmp_path_factory, made(capture(aws), empty))
+    yield summary
     destroy_unless_gone(stack, aws, empty, extra=BASE)
-
-
-@pytest.fixture(scope="module")
-def site(deployment) -> dict:
-    return deployment[0]
 
 
 @pytest.fixture(scope="module")
@@ -482,34 +481,3 @@ def test_destroy_leaves_nothing_of_any_type_in_either_region(site, stack, aws, e
     assert "[frontend] waiting  Remove the origin access control: a deleted distribution" in stack.output[-1]
     assert_unchanged(aws, empty)
     assert_no_secret(stack, master_password)
-
-
-# -- interrupted runs (after the destroy: a site of its own, compared with this one's census) -----
-KILLED = {"webstack_project": "t-killed", "webstack_domain": "t-killed.local.test"}
-
-
-def test_a_deploy_interrupted_three_times_then_finished_makes_what_one_deploy_makes(deployment, faults, stack, aws):
-    """A second site, of its own project and domain: its deploy is stopped early (Ctrl-C, while the
-    network is built), in the middle (SIGTERM, once the origin access control exists and the
-    database is on its way) and late (SIGKILL of runner.py's whole process group, between the
-    launch template and its tags); each time nothing runner.py started lives on. A fourth run
-    finishes through the fault proxy, and the census of what the four runs made equals what the
-    uninterrupted deploy of this module's site made (the same settings under other names). A
-    destroy killed half-way and run again leaves nothing."""
-    _, one_deploy = deployment
-    before = capture(aws)
-    try:
-        for task, how in [
-            ("Ensure the VPC exists", signal.SIGINT),
-            ("Ensure the origin access control that signs requests to the bucket exists", signal.SIGTERM),
-            ("Ensure the launch template requires IMDSv2, encrypts its volume and has no public IP", signal.SIGKILL),
-        ]:
-            interrupted(stack.emulator.url, "deploy", KILLED, task, how)
-        assert_ok(stack.deploy(extra=KILLED, endpoint=faults.url))  # the site's own proxy
-        assert made(capture(aws), before) == one_deploy
-    finally:
-        interrupted(
-            stack.emulator.url, "destroy", KILLED, "Remove the Auto Scaling groups and their instances", signal.SIGKILL
-        )
-        assert_ok(stack.destroy(extra=KILLED))
-    assert_unchanged(aws, before)
