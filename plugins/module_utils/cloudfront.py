@@ -9,7 +9,6 @@ DistributionConfig documents) so it can be unit-tested without a server.
 from __future__ import annotations
 
 import copy
-import re
 
 try:
     import botocore
@@ -17,6 +16,8 @@ except ImportError:  # handled by AnsibleAWSModule
     botocore = None
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.webstack.aws.plugins.module_utils.acm import CLOUDFRONT_REGION, arn_region
 
 # CloudFront's alias-target hosted zone: the same for every distribution.
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -27,8 +28,6 @@ SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # Error codes CloudFront lets a distribution customise, and the response codes it may answer with.
 SUPPORTED_ERROR_CODES = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
 SUPPORTED_RESPONSE_CODES = (200, 400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
-
-CERTIFICATE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$")
 
 # Origins carry exactly one of these.
 _ORIGIN_TYPE_KEYS = ("S3OriginConfig", "CustomOriginConfig", "VpcOriginConfig")
@@ -50,15 +49,16 @@ def certificate_region_problem(arn):
     """None when ``arn`` is an ACM certificate ARN in us-east-1, else a sentence saying why not."""
     if not arn:
         return None
-    match = CERTIFICATE_ARN_RE.match(arn)
-    if not match:
+    try:
+        region = arn_region(arn)
+    except ValueError:
         return (
             f"acm_certificate_arn {arn!r} is not an ACM certificate ARN "
             "(arn:aws:acm:us-east-1:<account>:certificate/<id>)."
         )
-    if match.group("region") != "us-east-1":
+    if region != CLOUDFRONT_REGION:
         return (
-            f"acm_certificate_arn {arn!r} is in {match.group('region')}: CloudFront only uses ACM certificates "
+            f"acm_certificate_arn {arn!r} is in {region}: CloudFront only uses ACM certificates "
             "issued in us-east-1 (N. Virginia), whatever region the rest of the stack runs in. Request or import "
             "the certificate in us-east-1 and pass that ARN."
         )
