@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""CloudFront helpers shared by webstack.aws's cloudfront_* modules.
+"""CloudFront helpers shared by webstack.aws's cloudfront_* modules, spa_release and stack_checks.
 
 Every AWS call is a small function over a client wrapped with ``AWSRetry.jittered_backoff()`` and
 called with ``aws_retry=True``. The rest is pure data work (building, merging and normalising
@@ -15,7 +15,7 @@ try:
 except ImportError:  # handled by AnsibleAWSModule
     botocore = None
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
 from ansible_collections.webstack.aws.plugins.module_utils.acm import CLOUDFRONT_REGION, arn_region
 
@@ -35,6 +35,14 @@ _ORIGIN_TYPE_KEYS = ("S3OriginConfig", "CustomOriginConfig", "VpcOriginConfig")
 _LEGACY_CACHE_KEYS = ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL")
 # Deprecated ViewerCertificate fields some endpoints still echo back.
 _DEPRECATED_CERT_KEYS = ("Certificate", "CertificateSource")
+
+
+def retrying(client):
+    """amazon.aws's retrying wrapper around a plain boto3 client (module clients already have it), so
+    that callers outside a module (runner.py, stack_checks) can use the helpers here."""
+    if client is None or isinstance(client, RetryingBotoClientWrapper):
+        return client
+    return RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff())
 
 
 def cloudfront_client(module):
@@ -179,16 +187,22 @@ def get_tags(client, arn):
     return {tag["Key"]: tag.get("Value", "") for tag in items(response.get("Tags"))}
 
 
+def distributions_with_tags(client, match_tags):
+    """Each distribution's summary (plus its ``Tags``) that carries every tag in ``match_tags``, as
+    the listing reaches it: CloudFront cannot filter by tag, so every distribution's tags are read,
+    and a caller content with the first match stops reading there."""
+    for summary in list_distributions(client):
+        tags = get_tags(client, summary["ARN"])
+        if all(tags.get(key) == value for key, value in match_tags.items()):
+            yield dict(summary, Tags=tags)
+
+
 def find_distribution_by_tags(client, match_tags):
     """The summary (plus its ``Tags``) of the one distribution carrying every tag in ``match_tags``.
 
     Raises ValueError when more than one matches: webstack will not guess which one it owns.
     """
-    matches = []
-    for summary in list_distributions(client):
-        tags = get_tags(client, summary["ARN"])
-        if all(tags.get(key) == value for key, value in match_tags.items()):
-            matches.append(dict(summary, Tags=tags))
+    matches = list(distributions_with_tags(client, match_tags))
     if len(matches) > 1:
         ids = ", ".join(m["Id"] for m in matches)
         raise ValueError(f"{len(matches)} distributions carry the tags {match_tags}: {ids}")

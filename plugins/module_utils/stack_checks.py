@@ -31,7 +31,11 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from ansible_collections.webstack.aws.plugins.module_utils.acm import CLOUDFRONT_REGION, arn_region
-from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import CLOUDFRONT_HOSTED_ZONE_ID
+from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import (
+    CLOUDFRONT_HOSTED_ZONE_ID,
+    distributions_with_tags,
+    retrying,
+)
 
 MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # What a site's own headers policy must send: HSTS of a year or more, nosniff, frame options and a
@@ -103,12 +107,8 @@ class Stack:
 
     def distribution(self) -> dict | None:
         cloudfront = self.client("cloudfront", "us-east-1")
-        items = pages(cloudfront, "list_distributions", "DistributionList.Items")
-        for item in items:
-            tags = cloudfront.list_tags_for_resource(Resource=item["ARN"])["Tags"].get("Items", [])
-            if self.owns(tags):
-                return cloudfront.get_distribution(Id=item["Id"])["Distribution"]
-        return None
+        found = next(distributions_with_tags(retrying(cloudfront), self.tags), None)
+        return cloudfront.get_distribution(Id=found["Id"])["Distribution"] if found else None
 
     def hosted_zone(self) -> dict | None:
         zones = self.client("route53").list_hosted_zones_by_name(DNSName=self.domain)["HostedZones"]
