@@ -488,15 +488,9 @@ def _embed_icons(svg: str) -> str:
 def stack_checks():
     """The collection's module_utils/stack_checks.py, imported by its collection name: it reads its
     facts (CloudFront's alias zone, an ACM ARN's region) from the collection's other module_utils."""
-    from ansible.utils.collection_loader import AnsibleCollectionConfig
+    from emulator import collection_module_utils
 
-    if AnsibleCollectionConfig.collection_finder is None:
-        from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-
-        _AnsibleCollectionFinder(paths=[str(Path(__file__).resolve().parent / "collections")])._install()
-    from ansible_collections.webstack.aws.plugins.module_utils import stack_checks as module
-
-    return module
+    return collection_module_utils("stack_checks")
 
 
 def live_stack(env: dict, settings: dict, config=None):
