@@ -80,18 +80,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def is_loopback_url(url: str) -> bool:
-    """Only an address on this machine: localhost, 127.0.0.0/8 or ::1 (not a name like 127.evil.com)."""
-    import ipaddress
-    from urllib.parse import urlparse
+def collection_module_utils(name: str):
+    """A module of this checkout's webstack.aws module_utils, imported by its collection name (the
+    repository is the collection: collections/ansible_collections/webstack/aws links back to it)."""
+    import importlib
 
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    if AnsibleCollectionConfig.collection_finder is None:
+        from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+        _AnsibleCollectionFinder(paths=[str(Path(__file__).resolve().parent / "collections")])._install()
+    return importlib.import_module(f"ansible_collections.webstack.aws.plugins.module_utils.{name}")
+
+
+def is_loopback_url(url: str) -> bool:
+    """Only an http(s) address on this machine: the check the playbooks' preflight makes
+    (module_utils/endpoint.py, the test webstack.aws.loopback_url)."""
+    return collection_module_utils("endpoint").is_loopback_url(url)
 
 
 def answers(url: str, timeout: float = 3.0) -> bool:

@@ -26,7 +26,15 @@ from pathlib import Path
 import yaml
 
 import webstack_timeline
-from emulator import Emulator, EmulatorError, answers, is_loopback_url, loopback_client_env, site_python_path
+from emulator import (
+    Emulator,
+    EmulatorError,
+    answers,
+    collection_module_utils,
+    is_loopback_url,
+    loopback_client_env,
+    site_python_path,
+)
 
 REPO = Path(__file__).resolve().parent
 PLAYBOOKS = REPO / "playbooks"
@@ -759,12 +767,10 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
 
     import boto3
     import botocore.session
-    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    _AnsibleCollectionFinder(paths=[str(REPO / "collections")])._install()
-    from ansible_collections.webstack.aws.plugins.module_utils import spa_release
+    spa_release = collection_module_utils("spa_release")
 
     command, result = args.command, LayerResult(layer=args.command)
     say = Progress(command, verbose=False).say

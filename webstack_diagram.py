@@ -84,7 +84,7 @@ def _name_tag(tags: list[dict], default: str) -> str:
 
 
 def _certificate(stack, g: Graph, arn: str, cluster: tuple[str, ...]) -> str:
-    region = arn.split(":")[3]
+    region = stack_checks().arn_region(arn)
     cert = stack.client("acm", region).describe_certificate(CertificateArn=arn)["Certificate"]
     names = [cert["DomainName"], *(n for n in cert.get("SubjectAlternativeNames", []) if n != cert["DomainName"])]
     return g.add(
@@ -486,17 +486,11 @@ def _embed_icons(svg: str) -> str:
 
 
 def stack_checks():
-    """The collection's module_utils/stack_checks.py (pure boto3), loaded from the checkout."""
-    import importlib.util
-    import sys
+    """The collection's module_utils/stack_checks.py, imported by its collection name: it reads its
+    facts (CloudFront's alias zone, an ACM ARN's region) from the collection's other module_utils."""
+    from emulator import collection_module_utils
 
-    name = "webstack_stack_checks"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "plugins" / "module_utils" / "stack_checks.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return collection_module_utils("stack_checks")
 
 
 def live_stack(env: dict, settings: dict, config=None):

@@ -109,8 +109,12 @@ def certificate_region(purpose: str, region: str | None) -> str:
 
 
 def arn_region(arn: str) -> str:
-    """The region of an ACM certificate ARN; ValueError when it is not one."""
-    match = _ARN_RE.match(str(arn or "").strip())
+    """The region of an ACM certificate ARN; ValueError when it is not one.
+
+    The one reading of an ACM ARN in webstack: the filters, the test, the CloudFront helpers and
+    the verify checks all call it. Surrounding blanks are refused, not stripped: AWS would refuse
+    such an ARN later, after changes."""
+    match = _ARN_RE.match(str(arn or ""))
     if not match:
         raise ValueError(f"{arn!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
     return match.group("region")

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""CloudFront helpers shared by webstack.aws's cloudfront_* modules.
+"""CloudFront helpers shared by webstack.aws's cloudfront_* modules, spa_release and stack_checks.
 
 Every AWS call is a small function over a client wrapped with ``AWSRetry.jittered_backoff()`` and
 called with ``aws_retry=True``. The rest is pure data work (building, merging and normalising
@@ -9,14 +9,15 @@ DistributionConfig documents) so it can be unit-tested without a server.
 from __future__ import annotations
 
 import copy
-import re
 
 try:
     import botocore
 except ImportError:  # handled by AnsibleAWSModule
     botocore = None
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+
+from ansible_collections.webstack.aws.plugins.module_utils.acm import CLOUDFRONT_REGION, arn_region
 
 # CloudFront's alias-target hosted zone: the same for every distribution.
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -28,14 +29,20 @@ SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 SUPPORTED_ERROR_CODES = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
 SUPPORTED_RESPONSE_CODES = (200, 400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
 
-CERTIFICATE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$")
-
 # Origins carry exactly one of these.
 _ORIGIN_TYPE_KEYS = ("S3OriginConfig", "CustomOriginConfig", "VpcOriginConfig")
 # Legacy cache settings: AWS refuses them together with a cache policy and omits them when one is set.
 _LEGACY_CACHE_KEYS = ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL")
 # Deprecated ViewerCertificate fields some endpoints still echo back.
 _DEPRECATED_CERT_KEYS = ("Certificate", "CertificateSource")
+
+
+def retrying(client):
+    """amazon.aws's retrying wrapper around a plain boto3 client (module clients already have it), so
+    that callers outside a module (runner.py, stack_checks) can use the helpers here."""
+    if client is None or isinstance(client, RetryingBotoClientWrapper):
+        return client
+    return RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff())
 
 
 def cloudfront_client(module):
@@ -50,15 +57,16 @@ def certificate_region_problem(arn):
     """None when ``arn`` is an ACM certificate ARN in us-east-1, else a sentence saying why not."""
     if not arn:
         return None
-    match = CERTIFICATE_ARN_RE.match(arn)
-    if not match:
+    try:
+        region = arn_region(arn)
+    except ValueError:
         return (
             f"acm_certificate_arn {arn!r} is not an ACM certificate ARN "
             "(arn:aws:acm:us-east-1:<account>:certificate/<id>)."
         )
-    if match.group("region") != "us-east-1":
+    if region != CLOUDFRONT_REGION:
         return (
-            f"acm_certificate_arn {arn!r} is in {match.group('region')}: CloudFront only uses ACM certificates "
+            f"acm_certificate_arn {arn!r} is in {region}: CloudFront only uses ACM certificates "
             "issued in us-east-1 (N. Virginia), whatever region the rest of the stack runs in. Request or import "
             "the certificate in us-east-1 and pass that ARN."
         )
@@ -179,16 +187,22 @@ def get_tags(client, arn):
     return {tag["Key"]: tag.get("Value", "") for tag in items(response.get("Tags"))}
 
 
+def distributions_with_tags(client, match_tags):
+    """Each distribution's summary (plus its ``Tags``) that carries every tag in ``match_tags``, as
+    the listing reaches it: CloudFront cannot filter by tag, so every distribution's tags are read,
+    and a caller content with the first match stops reading there."""
+    for summary in list_distributions(client):
+        tags = get_tags(client, summary["ARN"])
+        if all(tags.get(key) == value for key, value in match_tags.items()):
+            yield dict(summary, Tags=tags)
+
+
 def find_distribution_by_tags(client, match_tags):
     """The summary (plus its ``Tags``) of the one distribution carrying every tag in ``match_tags``.
 
     Raises ValueError when more than one matches: webstack will not guess which one it owns.
     """
-    matches = []
-    for summary in list_distributions(client):
-        tags = get_tags(client, summary["ARN"])
-        if all(tags.get(key) == value for key, value in match_tags.items()):
-            matches.append(dict(summary, Tags=tags))
+    matches = list(distributions_with_tags(client, match_tags))
     if len(matches) > 1:
         ids = ", ".join(m["Id"] for m in matches)
         raise ValueError(f"{len(matches)} distributions carry the tags {match_tags}: {ids}")

@@ -45,9 +45,12 @@ from urllib.parse import quote
 with contextlib.suppress(ImportError):  # the callers report a missing botocore
     import botocore  # noqa: F401
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
-
-from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import CLOUDFRONT_HOSTED_ZONE_ID
+from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import (
+    CLOUDFRONT_HOSTED_ZONE_ID,
+    find_distribution_by_tags,
+    find_origin_access_control,
+    retrying,
+)
 
 STATE_PREFIX = "_webstack/"
 MANIFEST_KEY = STATE_PREFIX + "releases.json"
@@ -235,13 +238,6 @@ def invalidation_paths(keys, max_paths: int = DEFAULT_MAX_INVALIDATION_PATHS) ->
 
 
 # -- bucket state ----------------------------------------------------------------------------------
-def retrying(client):
-    """amazon.aws's retrying wrapper around a plain boto3 client (module clients already have it)."""
-    if client is None or isinstance(client, RetryingBotoClientWrapper):
-        return client
-    return RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff())
-
-
 def empty_manifest() -> dict:
     return {"version": MANIFEST_VERSION, "live": None, "previous": None, "releases": []}
 
@@ -813,9 +809,11 @@ def _site_bucket(s3, sts, project: str, environment: str, bucket_name: str, acti
 
 def _cdn_outputs(cloudfront, prefix: str) -> dict:
     """cdn's tasks/outputs.yml: the distribution by its Name tag and the origin access control."""
-    found = _distribution_named(cloudfront, f"{prefix}-cdn") or {}
-    oacs = _pages(cloudfront, "list_origin_access_controls", "OriginAccessControlList")
-    oac = next((o for o in oacs if o.get("Name") == f"{prefix}-site-oac"), {})
+    try:
+        found = find_distribution_by_tags(cloudfront, {"Name": f"{prefix}-cdn"}) or {}
+    except ValueError as exc:  # more than one carries the Name tag
+        raise ReleaseError(str(exc)) from None
+    oac = find_origin_access_control(cloudfront, f"{prefix}-site-oac") or {}
     return {
         "distribution_id": found.get("Id", ""),
         "distribution_arn": found.get("ARN", ""),
@@ -824,31 +822,6 @@ def _cdn_outputs(cloudfront, prefix: str) -> dict:
         "oac_id": oac.get("Id", ""),
         "aliases": (found.get("Aliases") or {}).get("Items") or [],
     }
-
-
-def _pages(cloudfront, operation: str, key: str) -> list[dict]:
-    """Every item of a CloudFront Marker-paginated list."""
-    found, marker = [], None
-    while True:
-        page = getattr(cloudfront, operation)(aws_retry=True, **({"Marker": marker} if marker else {}))[key]
-        found.extend(page.get("Items") or [])
-        marker = page.get("NextMarker")
-        if not page.get("IsTruncated") or not marker:
-            return found
-
-
-def _distribution_named(cloudfront, name: str) -> dict | None:
-    """The distribution whose Name tag is `name` (module_utils.cloudfront.find_distribution_by_tags,
-    as the cdn role's outputs find it); more than one is an error."""
-    found = []
-    for summary in _pages(cloudfront, "list_distributions", "DistributionList"):
-        tags = cloudfront.list_tags_for_resource(Resource=summary["ARN"], aws_retry=True)["Tags"].get("Items") or []
-        if {t["Key"]: t.get("Value", "") for t in tags}.get("Name") == name:
-            found.append(summary)
-    if len(found) > 1:
-        ids = ", ".join(d["Id"] for d in found)
-        raise ReleaseError(f"{len(found)} distributions carry the tags {{'Name': '{name}'}}: {ids}")
-    return found[0] if found else None
 
 
 # The keys of the module's result each entry point reports (static_site's tasks/publish.yml and
@@ -862,18 +835,3 @@ REPORTED = {
 def site_bucket_name(project: str, environment: str, account_id: str) -> str:
     """The static_site role's default bucket name."""
     return f"{project}-{environment}-site-{account_id}"
-
-
-def find_distribution_id(cloudfront, project: str, environment: str) -> str | None:
-    """The stack's CloudFront distribution, found by its Project / Environment / ManagedBy tags."""
-    cloudfront = retrying(cloudfront)
-    wanted = {"Project": project, "Environment": environment, "ManagedBy": "webstack"}
-    found = []
-    for page in cloudfront.get_paginator("list_distributions").paginate():
-        for item in (page.get("DistributionList") or {}).get("Items", []) or []:
-            tags = cloudfront.list_tags_for_resource(Resource=item["ARN"], aws_retry=True)["Tags"].get("Items", [])
-            if wanted.items() <= {t["Key"]: t.get("Value") for t in tags}.items():
-                found.append(item["Id"])
-    if len(found) > 1:
-        raise ReleaseError(f"{len(found)} distributions carry the tags {wanted}: pass distribution_id")
-    return found[0] if found else None

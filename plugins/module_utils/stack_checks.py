@@ -13,9 +13,11 @@ deep link (200 HTML), a missing asset (404 in function routing) and the site's r
 headers). Moto serves no content through CloudFront or the ALB, so those are skipped there and
 reported as such.
 
-Pure boto3 over an injected ``client(service, region)`` factory (no Ansible import), so the
-module and `runner.py outputs --diagram` (webstack_diagram.py) share the finders. Every listing
-is paginated; retries are botocore's, configured where the clients are made.
+Plain boto3 clients from an injected ``client(service, region)`` factory, so the module and
+`runner.py outputs --diagram` (webstack_diagram.py) share the finders; the facts they check
+against (CloudFront's alias zone, an ACM ARN's region) come from the collection's other
+module_utils. Every listing is paginated; retries are botocore's, configured where the clients
+are made.
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+from ansible_collections.webstack.aws.plugins.module_utils.acm import CLOUDFRONT_REGION, arn_region
+from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import (
+    CLOUDFRONT_HOSTED_ZONE_ID,
+    distributions_with_tags,
+    retrying,
+)
+
 MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # What a site's own headers policy must send: HSTS of a year or more, nosniff, frame options and a
 # referrer policy (the managed SecurityHeadersPolicy's set).
@@ -99,12 +107,8 @@ class Stack:
 
     def distribution(self) -> dict | None:
         cloudfront = self.client("cloudfront", "us-east-1")
-        items = pages(cloudfront, "list_distributions", "DistributionList.Items")
-        for item in items:
-            tags = cloudfront.list_tags_for_resource(Resource=item["ARN"])["Tags"].get("Items", [])
-            if self.owns(tags):
-                return cloudfront.get_distribution(Id=item["Id"])["Distribution"]
-        return None
+        found = next(distributions_with_tags(retrying(cloudfront), self.tags), None)
+        return cloudfront.get_distribution(Id=found["Id"])["Distribution"] if found else None
 
     def hosted_zone(self) -> dict | None:
         zones = self.client("route53").list_hosted_zones_by_name(DNSName=self.domain)["HostedZones"]
@@ -131,8 +135,7 @@ def pages(client, method: str, key: str, **kwargs) -> list:
 
 
 def _certificate(stack: Stack, arn: str) -> dict:
-    region = arn.split(":")[3]
-    return stack.client("acm", region).describe_certificate(CertificateArn=arn)["Certificate"]
+    return stack.client("acm", arn_region(arn)).describe_certificate(CertificateArn=arn)["Certificate"]
 
 
 def check_backend(stack: Stack) -> Iterator[Check]:
@@ -155,8 +158,8 @@ def check_backend(stack: Stack) -> Iterator[Check]:
         cert = _certificate(stack, arn)
         yield Check(
             "backend: HTTPS listener certificate is in the ALB's region and issued",
-            arn.split(":")[3] == stack.region and cert["Status"] == "ISSUED",
-            f"{arn.split(':')[3]} {cert['Status']} (ALB in {stack.region})",
+            arn_region(arn) == stack.region and cert["Status"] == "ISSUED",
+            f"{arn_region(arn)} {cert['Status']} (ALB in {stack.region})",
         )
         yield Check(
             "backend: HTTPS listener TLS policy", "TLS13" in (https.get("SslPolicy") or ""), https.get("SslPolicy")
@@ -235,8 +238,8 @@ def check_frontend(stack: Stack) -> Iterator[Check]:
         cert = _certificate(stack, cert_arn)
         yield Check(
             "frontend: CloudFront certificate is in us-east-1 and issued",
-            cert_arn.split(":")[3] == "us-east-1" and cert["Status"] == "ISSUED",
-            f"{cert_arn.split(':')[3]} {cert['Status']}",
+            arn_region(cert_arn) == CLOUDFRONT_REGION and cert["Status"] == "ISSUED",
+            f"{arn_region(cert_arn)} {cert['Status']}",
         )
         names = {cert["DomainName"], *cert.get("SubjectAlternativeNames", [])}
         aliases = config.get("Aliases", {}).get("Items", [])
@@ -355,9 +358,9 @@ def check_dns(stack: Stack) -> Iterator[Check]:
     if lb:
         targets.append((f"api.{stack.domain}", lb["DNSName"], lb["CanonicalHostedZoneId"]))
     if dist:
-        targets.append((stack.domain, dist["DomainName"], CLOUDFRONT_ZONE_ID))
+        targets.append((stack.domain, dist["DomainName"], CLOUDFRONT_HOSTED_ZONE_ID))
         if f"www.{stack.domain}" in dist["DistributionConfig"].get("Aliases", {}).get("Items", []):
-            targets.append((f"www.{stack.domain}", dist["DomainName"], CLOUDFRONT_ZONE_ID))
+            targets.append((f"www.{stack.domain}", dist["DomainName"], CLOUDFRONT_HOSTED_ZONE_ID))
     if dist:
         aliases = {a.lower() for a in dist["DistributionConfig"].get("Aliases", {}).get("Items", [])}
         for name, kind in records:
@@ -458,7 +461,7 @@ def verify(stack: Stack, layers: list[str], *, live_https: bool) -> list[Check]:
         if layer in layers:
             try:
                 checks.extend(check(stack))
-            except (BotoCoreError, ClientError, KeyError, IndexError) as exc:  # unreadable counts as failed
+            except (BotoCoreError, ClientError, KeyError, IndexError, ValueError) as exc:  # unreadable counts as failed
                 checks.append(Check(f"{layer}: read from AWS", False, f"{type(exc).__name__}: {exc}"))
     if live_https:
         checks.extend(check_live(f"https://{stack.domain}", f"https://api.{stack.domain}", stack.spa_routing))

@@ -54,40 +54,30 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry  # noqa: E402
 
-CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
-
-
-@AWSRetry.jittered_backoff()
-def list_distributions(client) -> list[dict]:
-    pages = client.get_paginator("list_distributions").paginate().build_full_result()
-    return (pages.get("DistributionList") or {}).get("Items", [])
+from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf  # noqa: E402
 
 
 def find(client, wanted: dict) -> list[dict]:
-    found = []
-    for dist in list_distributions(client):
-        items = client.list_tags_for_resource(Resource=dist["ARN"], aws_retry=True)["Tags"].get("Items", [])
-        tags = {t["Key"]: t.get("Value", "") for t in items}
-        if all(tags.get(k) == str(v) for k, v in wanted.items()):
-            found.append(
-                {
-                    "id": dist["Id"],
-                    "arn": dist["ARN"],
-                    "domain_name": dist["DomainName"],
-                    "hosted_zone_id": CLOUDFRONT_HOSTED_ZONE_ID,
-                    "aliases": (dist.get("Aliases") or {}).get("Items", []),
-                    "status": dist.get("Status"),
-                    "tags": tags,
-                }
-            )
-    return found
+    # Tag values are strings on AWS; the play may hand in numbers.
+    wanted = {key: str(value) for key, value in wanted.items()}
+    return [
+        {
+            "id": dist["Id"],
+            "arn": dist["ARN"],
+            "domain_name": dist["DomainName"],
+            "hosted_zone_id": cf.CLOUDFRONT_HOSTED_ZONE_ID,
+            "aliases": (dist.get("Aliases") or {}).get("Items", []),
+            "status": dist.get("Status"),
+            "tags": dist["Tags"],
+        }
+        for dist in cf.distributions_with_tags(client, wanted)
+    ]
 
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(tags=dict(type="dict", required=True)), supports_check_mode=True)
-    client = module.client("cloudfront", region="us-east-1", retry_decorator=AWSRetry.jittered_backoff())
+    client = cf.cloudfront_client(module)
     try:
         distributions = find(client, module.params["tags"])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:

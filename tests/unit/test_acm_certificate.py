@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 
 from ansible_collections.webstack.aws.plugins.filter.acm import acm_arn_region
 from ansible_collections.webstack.aws.plugins.module_utils import acm
-from ansible_collections.webstack.aws.plugins.test.acm import domain_name, in_zone
+from ansible_collections.webstack.aws.plugins.test.acm import acm_arn, domain_name, in_zone
 
 CF_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 SEOUL_ARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/11111111-2222-3333-4444-555555555555"
@@ -42,6 +42,14 @@ def test_arn_region_reads_the_region_and_rejects_other_arns():
     for bad in ["", "arn:aws:iam::123456789012:server-certificate/x", "not-an-arn"]:
         with pytest.raises(ValueError, match="not an ACM certificate ARN"):
             acm.arn_region(bad)
+
+
+def test_the_acm_arn_test_reads_the_region_with_the_same_parser():
+    assert acm_arn(CF_ARN) and acm_arn(SEOUL_ARN)
+    assert acm_arn(CF_ARN, "us-east-1") and not acm_arn(SEOUL_ARN, "us-east-1")
+    # What AWS would refuse after changes is refused here: other services' ARNs and blanks around one.
+    for bad in ["", None, "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/1", f" {CF_ARN}"]:
+        assert not acm_arn(bad)
 
 
 def test_a_cloudfront_certificate_from_another_region_is_refused_with_the_reason():

@@ -8,6 +8,7 @@ import copy
 
 import pytest
 
+from ansible_collections.webstack.aws.plugins.lookup.cloudfront_hosted_zone_id import LookupModule
 from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf
 from ansible_collections.webstack.aws.plugins.modules import cloudfront_distribution_spa as mod
 
@@ -257,3 +258,8 @@ def test_one_function_per_event_type():
     twice = [{"event_type": "viewer-request", "function_arn": FUNCTION}] * 2
     (problem,) = mod.validate(params(function_associations=twice), check_mode=False)
     assert "one function per event type" in problem
+
+
+def test_the_roles_read_cloudfronts_alias_zone_from_the_one_constant():
+    # The literal is this test's own oracle: AWS documents the zone for every distribution.
+    assert LookupModule().run([]) == [cf.CLOUDFRONT_HOSTED_ZONE_ID] == ["Z2FDTNDATAQYW2"]

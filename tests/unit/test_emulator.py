@@ -16,7 +16,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 import emulator
+from ansible_collections.webstack.aws.plugins.test import endpoint as endpoint_jinja_tests
 from emulator import Emulator, is_loopback_url
+
+loopback_url_test = endpoint_jinja_tests.TestModule().tests()["loopback_url"]
 
 
 def _alive(pid: int) -> bool:
@@ -103,10 +106,16 @@ def test_persistent_emulator_is_found_again_and_stopped(tmp_path, monkeypatch):
         ("https://s3.aws", False),
         ("http://[::1]:4566", True),
         ("http://127.attacker.example:4566", False),  # a name, not an address on this machine
+        ("http://127.999:4566", False),  # not an address at all
+        ("ftp://127.0.0.1", False),  # boto3 speaks http(s) only
+        ("http://127.0.0.1:port", False),
+        ("", False),
     ],
 )
 def test_loopback_detection(url, loopback):
+    # emulator.py asks the collection's definition, the one the playbooks' preflight test uses.
     assert is_loopback_url(url) is loopback
+    assert loopback_url_test(url) is loopback
 
 
 def _creds() -> dict:
