@@ -492,7 +492,9 @@ def stack_checks():
 
     name = "webstack_stack_checks"
     if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "plugins" / "module_utils" / "stack_checks.py"
+        from webstack.home import REPO
+
+        path = REPO / "plugins" / "module_utils" / "stack_checks.py"
         spec = importlib.util.spec_from_file_location(name, path)
         sys.modules[name] = module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -501,7 +503,7 @@ def stack_checks():
 
 def live_stack(env: dict, settings: dict, config=None):
     """A stack_checks.Stack on the AWS that `env` (AWS_* variables) points at, for `settings`
-    (runner.stack_settings)."""
+    (webstack.home.stack_settings)."""
     import boto3
 
     session = boto3.session.Session(

@@ -49,7 +49,7 @@ FAKE_CREDENTIALS = {
 
 # amazon.aws modules pause for fixed times to let AWS's eventual consistency settle (3 s per new
 # security group, 5 s per route table change, 10 s between Auto Scaling polls); the emulator is
-# consistent at once, so its clients cut those pauses to this (runtime/sitecustomize.py).
+# consistent at once, so its clients cut those pauses to this (webstack/runtime/sitecustomize.py).
 MODULE_PAUSE_S = "0.05"
 SITE_DIR = Path(__file__).resolve().parent / "runtime"
 
@@ -775,4 +775,7 @@ def _serve(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    # Run as a file (Emulator._spawn): the package's own directory (cli.py, timeline.py, ...) is no
+    # place for moto's imports to look.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     _serve(sys.argv[1:])

@@ -14,7 +14,7 @@ headers). Moto serves no content through CloudFront or the ALB, so those are ski
 reported as such.
 
 Pure boto3 over an injected ``client(service, region)`` factory (no Ansible import), so the
-module and `runner.py outputs --diagram` (webstack_diagram.py) share the finders. Every listing
+module and `runner.py outputs --diagram` (webstack/diagram.py) share the finders. Every listing
 is paginated; retries are botocore's, configured where the clients are made.
 """
 
