@@ -63,4 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/real_aws_time.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.tar.gz
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info *.tar.gz

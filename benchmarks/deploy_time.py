@@ -22,8 +22,9 @@ from unittest import mock
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import runner  # noqa: E402
-from emulator import Emulator  # noqa: E402
+from webstack import cli  # noqa: E402
+from webstack.emulator import Emulator  # noqa: E402
+from webstack.layers import STAGES, available_layers  # noqa: E402
 
 
 def timed(command: str, emu: Emulator, layers: str, project: str) -> tuple[float, dict]:
@@ -32,7 +33,7 @@ def timed(command: str, emu: Emulator, layers: str, project: str) -> tuple[float
         argv += ["--summary-file", summary_file.name, "-e", f"webstack_project={project}"]
         started = time.monotonic()
         with mock.patch("sys.stdout"), mock.patch("sys.stderr"):
-            rc = runner.main(argv)
+            rc = cli.main(argv)
         took = time.monotonic() - started
         summary = json.loads(Path(summary_file.name).read_text())
     if rc != 0:
@@ -62,7 +63,7 @@ def run_once(emu: Emulator, layers: str, project: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--layers", default=",".join(runner.available_layers()))
+    parser.add_argument("--layers", default=",".join(available_layers()))
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
 
@@ -70,8 +71,8 @@ def main() -> None:
     with Emulator.ephemeral() as emu:
         for n in range(args.repeat):
             for mode in ("staged", "sequential"):
-                stages = runner.STAGES if mode == "staged" else [[layer] for stage in runner.STAGES for layer in stage]
-                with mock.patch.object(runner, "STAGES", stages):
+                stages = STAGES if mode == "staged" else [[layer] for stage in STAGES for layer in stage]
+                with mock.patch("webstack.layers.STAGES", stages):
                     figures = run_once(emu, args.layers, f"bench-{mode}-{n}")
                 for key, value in figures.items():
                     results[mode].setdefault(key, []).append(value)

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import boto3
 
-from emulator import FAKE_CREDENTIALS
 from tests.census import capture
+from webstack.emulator import FAKE_CREDENTIALS
 
 
 def main(endpoint: str) -> None:

@@ -43,8 +43,8 @@ sys.path.insert(0, str(REPO))
 
 import boto3  # noqa: E402
 
-import runner  # noqa: E402
-from emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
+from webstack import cli  # noqa: E402
+from webstack.emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
 
 AWSCLI_VERSION = "1.46.3"
 AWSCLI_VENV = Path(__file__).resolve().parent / ".venv-awscli"
@@ -118,7 +118,7 @@ def deploy_frontend(emu: Emulator) -> dict:
         argv = ["deploy", "--env", "local", "--endpoint-url", emu.url, "--layers", "frontend"]
         argv += ["--summary-file", summary_file.name, "-e", f"webstack_project={PROJECT}"]
         with mock.patch("sys.stdout"), mock.patch("sys.stderr"):
-            rc = runner.main(argv)
+            rc = cli.main(argv)
         summary = json.loads(Path(summary_file.name).read_text())
     if rc != 0:
         raise SystemExit(f"deploy --layers frontend failed: {json.dumps(summary, indent=2)}")

@@ -31,7 +31,7 @@ from unittest import mock
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import webstack_timeline as tl  # noqa: E402
+from webstack import timeline as tl  # noqa: E402
 
 # The shape prod deploys (inventories/prod): what makes a first deploy wait longest.
 PROD_SHAPE = {"network_nat_gateway_mode": "per_az", "rds_multi_az": True, "cdn_wait": True}
@@ -119,17 +119,17 @@ def model(timeline: dict) -> dict[str, dict]:
 
 def first_deploy(summary_dir: Path) -> Path:
     """A first deploy of every layer on a fresh embedded emulator; returns its timeline's path."""
-    import runner
-    from emulator import Emulator
+    from webstack import cli
+    from webstack.emulator import Emulator
 
     summary = summary_dir / "deploy.json"
     with Emulator.ephemeral() as emu:
         argv = ["deploy", "--env", "local", "--endpoint-url", emu.url, "--summary-file", str(summary)]
         argv += ["-e", json.dumps({"webstack_project": "bench-model", **PROD_SHAPE})]
         # The timeline stays in the temporary directory: `report`'s last run stays the user's own.
-        last = mock.patch.object(runner, "LAST_TIMELINE", summary_dir / "last-timeline")
+        last = mock.patch.object(cli, "LAST_TIMELINE", summary_dir / "last-timeline")
         with mock.patch("sys.stdout"), mock.patch("sys.stderr"), last:
-            rc = runner.main(argv)
+            rc = cli.main(argv)
     if rc != 0:
         raise SystemExit(f"the first deploy failed (rc={rc}): {summary.read_text()}")
     return summary.with_suffix(".timeline.json")

@@ -31,8 +31,8 @@ _AnsibleCollectionFinder(paths=[str(REPO / "collections")])._install()
 
 import boto3  # noqa: E402
 
-from emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
 from tests.support import Stack  # noqa: E402
+from webstack.emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
 
 REGION = "ap-northeast-2"
 

@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-import runner
-from emulator import Emulator
 from tests.census import Snapshot, capture
+from webstack import cli
+from webstack.emulator import Emulator
 
 
 class Stack:
@@ -52,7 +52,7 @@ class Stack:
         argv += [*options, *(f"--{name.replace('_', '-')}" for name, on in switches.items() if on)]
         out, err = _Tee(sys.stdout), _Tee(sys.stderr)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = runner.main(argv)
+            rc = cli.main(argv)
         self.output += [out.getvalue(), err.getvalue()]
         summary = json.loads(summary_file.read_text())
         summary["exit_code"] = rc

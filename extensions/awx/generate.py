@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIGS = Path(__file__).resolve().parent / "configs"
 sys.path.insert(0, str(REPO))
 
-from runner import STAGES  # noqa: E402
+from webstack.layers import STAGES  # noqa: E402
 
 ORGANIZATION = "Default"
 PROJECT = "webstack"

@@ -14,7 +14,7 @@ headers). Moto serves no content through CloudFront or the ALB, so those are ski
 reported as such.
 
 Plain boto3 clients from an injected ``client(service, region)`` factory, so the module and
-`runner.py outputs --diagram` (webstack_diagram.py) share the finders; the facts they check
+`runner.py outputs --diagram` (webstack/diagram.py) share the finders; the facts they check
 against (CloudFront's alias zone, an ACM ARN's region) come from the collection's other
 module_utils. Every listing is paginated; retries are botocore's, configured where the clients
 are made.

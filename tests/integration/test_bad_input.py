@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-import runner
-from emulator import FAKE_CREDENTIALS, MODULE_PAUSE_S, free_port, loopback_client_env
+from webstack import cli, home
+from webstack.emulator import FAKE_CREDENTIALS, MODULE_PAUSE_S, free_port, loopback_client_env
+from webstack.layers import NO_ANSWER, aws_target, speed_env
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
@@ -757,7 +758,7 @@ def bulk(tmp_path_factory):
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{closed_port()}",
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
         ANSIBLE_NOCOLOR="1",
-        **runner.speed_env(),
+        **speed_env(),
     )
     proc = subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "-i", "inventories/local", str(playbook)],
@@ -790,7 +791,7 @@ def test_the_preflight_passes_the_defaults_then_names_an_endpoint_that_does_not_
     results, _ = bulk
     assert results[PREFLIGHT]["task"] == "Check that the AWS endpoint answers", results[PREFLIGHT]
     (message,) = results[PREFLIGHT]["messages"]
-    before, after = runner.NO_ANSWER.split("{url}")
+    before, after = NO_ANSWER.split("{url}")
     assert message.startswith(f"{before}http://127.0.0.1:") and message.endswith(after), message
 
 
@@ -835,7 +836,7 @@ CHECK_TASK = re.compile(r"^\[\w+\] \S+\s+(Check |Validating arguments against ar
 
 def deploy(tmp_path, layers: str, extra: dict, endpoint: str | None = None) -> tuple[int, dict]:
     summary_file = tmp_path / "summary.json"
-    rc = runner.main(
+    rc = cli.main(
         [
             "deploy",
             "--env",
@@ -874,7 +875,7 @@ def test_runner_names_an_endpoint_that_does_not_answer_in_one_line(tmp_path, cap
     (failure,) = [i for i, ln in enumerate(err.splitlines()) if ln.startswith("[network] FAILED")]
     assert err.splitlines()[failure].startswith("[network] FAILED   Check that the AWS endpoint answers"), err
     endpoint = re.search(r"-> (http://127\.0\.0\.1:\d+)", err).group(1)
-    assert err.splitlines()[failure + 1] == f"    {runner.NO_ANSWER.format(url=endpoint)}", err
+    assert err.splitlines()[failure + 1] == f"    {NO_ANSWER.format(url=endpoint)}", err
     assert not any(text in err for text in CONNECTION_ERRORS), err
 
 
@@ -885,7 +886,7 @@ def test_runner_never_shows_a_bad_master_password(tmp_path, capsys):
     assert rc != 0
     assert "rds_master_password: must be 8 to 128 printable characters for postgres" in captured.err
     assert secret not in captured.err + captured.out + json.dumps(summary)
-    artifacts = runner.STATE_DIR / "runner" / "local" / "backend"
+    artifacts = home.STATE_DIR / "runner" / "local" / "backend"
     leaked = [p for p in artifacts.rglob("*") if p.is_file() and secret in p.read_text(errors="replace")]
     assert leaked == []
 
@@ -930,8 +931,8 @@ def test_local_refuses_a_non_loopback_endpoint_before_any_aws_call(tmp_path, cap
 )
 @pytest.mark.parametrize("env", ["local", "dev"])
 def test_fake_credentials_go_to_loopback_endpoints_only(env, endpoint, fake):
-    args = runner.build_parser().parse_args(["deploy", "--env", env, "--endpoint-url", endpoint])
-    with runner.aws_target(args) as target:
+    args = cli.build_parser().parse_args(["deploy", "--env", env, "--endpoint-url", endpoint])
+    with aws_target(args) as target:
         assert target.emulator is None
         assert target.env["AWS_ENDPOINT_URL"] == endpoint
         if fake:

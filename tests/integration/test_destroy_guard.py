@@ -14,9 +14,9 @@ import socket
 
 import pytest
 
-import runner
 from tests.census import capture
 from tests.support import assert_ok, assert_unchanged, destroy_unless_gone, make_network
+from webstack import cli
 
 PROJECT = "t-guard"
 LAYERS = "backend,frontend"
@@ -58,7 +58,7 @@ def test_destroy_outside_local_without_a_confirmation_deletes_nothing(deployed, 
     closed.close()
     for confirmation in ([], ["--confirm", "dev"]):
         argv = ["destroy", "--env", "prod", "--endpoint-url", f"http://127.0.0.1:{port}", *confirmation]
-        assert runner.main([*argv, "--summary-file", str(tmp_path / "refused.json")]) == 2
+        assert cli.main([*argv, "--summary-file", str(tmp_path / "refused.json")]) == 2
         err = capsys.readouterr().err
         assert "--confirm: destroying prod needs a confirmation naming the environment: --confirm prod" in err
         assert "Nothing was deleted." in err

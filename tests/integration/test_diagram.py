@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import webstack_diagram
 from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
 from tests.census import capture
 from tests.support import assert_ok, assert_unchanged
+from webstack import diagram
 
 SVG = "{http://www.w3.org/2000/svg}"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -41,7 +41,7 @@ def svg_edges(path: Path) -> set[tuple[str, str]]:
 
 
 def test_render_writes_png_and_svg_by_suffix_or_both(tmp_path):
-    g = webstack_diagram.Graph("t")
+    g = diagram.Graph("t")
     users = g.add("users", "clients", "clients")
     lb = g.add("load_balancer", "arn:aws:elasticloadbalancing:ap-northeast-2:1:loadbalancer/app/x/1", "ALB x")
     cert = g.add("certificate", "arn:aws:acm:ap-northeast-2:1:certificate/c", "ACM certificate (ap-northeast-2)")
@@ -49,21 +49,21 @@ def test_render_writes_png_and_svg_by_suffix_or_both(tmp_path):
     g.link(lb, cert, kind="uses")
     assert ":" not in lb  # Graphviz would read "a:b" in an edge as node a, port b
 
-    (png,) = webstack_diagram.render(g, tmp_path / "one.png")
+    (png,) = diagram.render(g, tmp_path / "one.png")
     assert png == tmp_path / "one.png" and png.read_bytes().startswith(PNG_MAGIC)
-    (svg,) = webstack_diagram.render(g, tmp_path / "one.svg")
+    (svg,) = diagram.render(g, tmp_path / "one.svg")
     assert set(svg_nodes(svg)) == set(g.nodes)
     assert svg_edges(svg) == {(users, lb), (lb, cert)}
     assert "ALB x" in svg_nodes(svg)[lb]
     assert "/site-packages/" not in svg.read_text()  # the icons are inside, not links into the venv
-    both = webstack_diagram.render(g, tmp_path / "sub" / "both")
+    both = diagram.render(g, tmp_path / "sub" / "both")
     assert both == [tmp_path / "sub" / "both.png", tmp_path / "sub" / "both.svg"]
     assert all(p.stat().st_size > 0 for p in both)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.png", "one.svg", "sub"]  # no dot source left
 
 
 def _tagged(stack: stack_checks.Stack, aws, region: str):
-    """What boto3 itself reads of the stack, independently of webstack_diagram."""
+    """What boto3 itself reads of the stack, independently of diagram."""
     elbv2, ec2 = aws("elbv2", region), aws("ec2", region)
     lb = stack.load_balancer()
     listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
@@ -92,7 +92,7 @@ def _tagged(stack: stack_checks.Stack, aws, region: str):
 
 def assert_diagram_holds_the_stack(stack, aws, tmp_path: Path, *, project: str, region: str, domain: str, extra):
     """`outputs --diagram` writes nothing to AWS and draws every resource of the stack and the links
-    between them, as boto3 reads them: the graph data (webstack_diagram.graph) against describe
+    between them, as boto3 reads them: the graph data (diagram.graph) against describe
     calls, then the PNG and SVG the command wrote against the graph."""
     converged = capture(aws)
     summary = assert_ok(stack.run("outputs", extra=extra, options=("--diagram", str(tmp_path / "arch"))))
@@ -101,7 +101,7 @@ def assert_diagram_holds_the_stack(stack, aws, tmp_path: Path, *, project: str, 
     assert f"webstack: architecture diagram: {tmp_path / 'arch.png'}, {tmp_path / 'arch.svg'}" in stack.output[-1]
 
     live = stack_checks.Stack(aws, project, "local", region, domain)
-    g = webstack_diagram.graph(live)
+    g = diagram.graph(live)
     aws_has = _tagged(live, aws, region)
     _assert_load_balancer(g, aws_has, region)
     _assert_backend(g, aws_has)
@@ -110,7 +110,7 @@ def assert_diagram_holds_the_stack(stack, aws, tmp_path: Path, *, project: str, 
     _assert_files(g, aws_has, tmp_path / "arch.png", tmp_path / "arch.svg", region)
 
 
-node = webstack_diagram._node_id
+node = diagram._node_id
 
 
 def _assert_load_balancer(g, aws_has: dict, region: str) -> None:
@@ -216,5 +216,5 @@ def _assert_files(g, aws_has: dict, png: Path, svg: Path, region: str) -> None:
 def test_render_without_dot_says_what_installs_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot there
     with pytest.raises(RuntimeError, match=r"Graphviz's `dot` on PATH: `make graphviz` installs it"):
-        webstack_diagram.render(webstack_diagram.Graph("t"), tmp_path / "none.png")
+        diagram.render(diagram.Graph("t"), tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()

@@ -15,10 +15,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-import runner
 from ansible_collections.webstack.aws.plugins.module_utils import spa_release
-from emulator import FAKE_CREDENTIALS
 from tests.conftest import REGION
+from webstack import cli
+from webstack.emulator import FAKE_CREDENTIALS
+from webstack.layers import Target, run_layer
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo" / "spa" / "dist"
@@ -296,14 +297,14 @@ def test_the_role_entry_points_publish_and_roll_back(emulator, aws, tmp_path):
 
     def play(action, build_dir=DEMO, state="present"):
         args = types.SimpleNamespace(env="local", verbose=False, tags=None, ansible_args=[])
-        target = runner.Target(env=emulator.client_env(), label=emulator.url)
+        target = Target(env=emulator.client_env(), label=emulator.url)
         extravars = {
             "webstack_project": PROJECT,
             "webstack_state": state,
             "static_site_action": action,
             "static_site_build_dir": str(build_dir),
         }
-        return runner.run_layer(f"publish-{action}", PLAYBOOK, args, target, extravars, "")
+        return run_layer(f"publish-{action}", PLAYBOOK, args, target, extravars, "")
 
     try:
         first = play("publish")
@@ -487,7 +488,7 @@ def test_runner_publish_calls_the_library_and_equals_the_playbook(emulator, aws,
         argv = [command, "--env", "local", "--endpoint-url", emulator.url, "--summary-file", str(summary_file)]
         argv += ["-e", json.dumps({"webstack_project": stacks[route]}), *options]
         argv += ["--ansible"] if route == "ansible" else []
-        assert runner.main(argv) == 0, summary_file.read_text() if summary_file.exists() else argv
+        assert cli.main(argv) == 0, summary_file.read_text() if summary_file.exists() else argv
         return json.loads(summary_file.read_text())
 
     try:
@@ -533,7 +534,7 @@ def test_runner_publish_calls_the_library_and_equals_the_playbook(emulator, aws,
 
 def test_runner_publish_directly_names_a_missing_bucket(emulator, tmp_path, capsys):
     argv = ["publish", "--env", "local", "--endpoint-url", emulator.url, "--summary-file", str(tmp_path / "s.json")]
-    assert runner.main([*argv, "-e", "webstack_project=t-pub-nobucket"]) == 2
+    assert cli.main([*argv, "-e", "webstack_project=t-pub-nobucket"]) == 2
     err = capsys.readouterr().err
     assert "[publish] FAILED   Publish the build as the live release" in err
     assert "no bucket t-pub-nobucket-local-site-" in err and "deploy the frontend first" in err

@@ -11,8 +11,8 @@ import html
 import io
 import json
 
-import runner
 from tests.support import assert_ok
+from webstack import cli, home
 
 BASE = {"webstack_project": "t-report", "network_vpc_cidr": "10.71.0.0/16"}
 RESULTS = {"runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable"}
@@ -20,7 +20,7 @@ RESULTS = {"runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_u
 
 def artifact_results(layer: str) -> list[str]:
     """The task of every result event of the layer's last ansible-runner job (its artifacts)."""
-    jobs = [p for p in (runner.STATE_DIR / "runner" / "local" / layer).iterdir() if p.is_dir()]
+    jobs = [p for p in (home.STATE_DIR / "runner" / "local" / layer).iterdir() if p.is_dir()]
     newest = max(jobs, key=lambda p: p.stat().st_mtime)
     events = [json.loads(p.read_text()) for p in (newest / "job_events").glob("*.json")]
     return [e["event_data"]["task"] for e in events if e["event"] in RESULTS]
@@ -47,7 +47,7 @@ def test_report_draws_the_timeline_of_a_real_run(stack, tmp_path):
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert runner.main(["report", "--out", str(tmp_path)]) == 0  # the last run's timeline
+        assert cli.main(["report", "--out", str(tmp_path)]) == 0  # the last run's timeline
     report = json.loads(out.getvalue())
     assert report["timeline"] == str(timeline_file.resolve())
     assert report["critical_path"] == ["network"]

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 
-import runner
 from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
 from tests.census import capture
 from tests.faults import FaultProxy
 from tests.interruptions import made, publish_census
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
+from webstack import cli, home
+from webstack.layers import available_layers
 
 PROJECT = "t-site"
 BASE = {"webstack_project": PROJECT}
@@ -76,7 +77,7 @@ def alias_records(aws, zone_id: str) -> dict[tuple[str, str], dict]:
 
 # -- the architecture, read from AWS -------------------------------------------------------------
 def test_every_layer_deploys_and_its_outputs_are_what_aws_holds(site, outputs, aws):
-    assert set(site["layers"]) == set(runner.available_layers())
+    assert set(site["layers"]) == set(available_layers())
     (lb,) = aws("elbv2").describe_load_balancers(Names=[f"{PROJECT}-local-alb"])["LoadBalancers"]
     assert outputs["load_balancer"]["dns_name"] == lb["DNSName"]
     distribution = aws("cloudfront", "us-east-1").get_distribution(Id=outputs["cdn"]["distribution_id"])
@@ -229,11 +230,11 @@ def test_ansible_playbook_verify_prints_what_runner_verify_prints(verified, stac
     playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local"]
     proc = subprocess.run(
         [*playbook, "playbooks/verify.yml", "-e", f"@{tmp_path / 'vars.json'}"],
-        cwd=runner.REPO,
+        cwd=home.REPO,
         env={
             **os.environ,
             **stack.emulator.client_env(),
-            "ANSIBLE_CONFIG": str(runner.REPO / "ansible.cfg"),
+            "ANSIBLE_CONFIG": str(home.REPO / "ansible.cfg"),
             "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
         },
         capture_output=True,
@@ -457,11 +458,11 @@ def test_publish_then_rollback_from_the_command_line(site, stack, aws, tmp_path)
     assert s3.head_object(Bucket=bucket, Key="index.html")["CacheControl"] == "no-cache"
 
     build = tmp_path / "dist"
-    shutil.copytree(runner.DEMO_BUILD, build)
+    shutil.copytree(home.DEMO_BUILD, build)
     (build / "index.html").write_text((build / "index.html").read_text().replace("</body>", "<p>v2</p></body>"))
     summary_file = tmp_path / "publish.json"
     argv = ["publish", "--env", "local", "--endpoint-url", stack.emulator.url, "--build-dir", str(build)]
-    assert runner.main([*argv, "--summary-file", str(summary_file), "-e", json.dumps(BASE)]) == 0
+    assert cli.main([*argv, "--summary-file", str(summary_file), "-e", json.dumps(BASE)]) == 0
     assert live() != first and b"<p>v2</p>" in index()
 
     assert_ok(stack.run("rollback", extra=BASE))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import runner
+from webstack.layers import speed_env
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -28,9 +28,9 @@ BIN = Path(sys.executable).parent
 # (no load balancer, no distribution). Two domains, or the runs would race to create one zone.
 PLAYBOOK = "playbooks/dns.yml"
 # What the playbook needs from the checkout: the collection (linked from collections/), its
-# settings, and runtime/ for the emulator's consistency pauses (tests/conftest.py's speed-up).
+# settings, and webstack/runtime/ for the emulator's consistency pauses (tests/conftest.py's speed-up).
 PROJECT_CONTENT = ["ansible.cfg", "galaxy.yml", "collections", "group_vars", "meta", "playbooks", "plugins", "roles"]
-PROJECT_CONTENT += ["runtime"]
+PROJECT_CONTENT += ["webstack/runtime"]
 TIMEOUT_S = 240
 
 
@@ -57,8 +57,8 @@ def envvars(project_dir: Path, emulator) -> dict[str, str]:
     copy that runs: a path where the job runs, not on the controller)."""
     return {
         **emulator.client_env(),
-        **runner.speed_env(),
-        "PYTHONPATH": str(project_dir / "runtime"),
+        **speed_env(),
+        "PYTHONPATH": str(project_dir / "webstack" / "runtime"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
     }

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-import runner
 from tests.census import capture
 from tests.support import assert_ok, assert_unchanged, destroy_unless_gone
+from webstack.layers import speed_env
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "t-wait"
@@ -81,7 +81,7 @@ def test_plain_ansible_playbook_shows_what_it_waits_for(stack, emulator, aws, he
     env = {
         **{k: v for k, v in os.environ.items() if k != "ANSIBLE_CALLBACKS_ENABLED"},
         **emulator.client_env(),
-        **runner.speed_env(),
+        **speed_env(),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "ANSIBLE_NOCOLOR": "1",
     }

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import runner
 from tests.census import capture
 from tests.support import assert_unchanged
+from webstack.layers import speed_env
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (REPO / "extensions" / "molecule").glob("*/molecule.yml"))
@@ -24,7 +24,7 @@ def test_molecule_scenario(scenario, emulator, aws, tmp_path):
     env = {
         **os.environ,
         **emulator.client_env(),
-        **runner.speed_env(),
+        **speed_env(),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path / "molecule"),
         "NO_COLOR": "1",

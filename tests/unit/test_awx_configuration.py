@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runner import STAGES
+from webstack.layers import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 AWX = REPO / "extensions" / "awx"

@@ -15,9 +15,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-import emulator
 from ansible_collections.webstack.aws.plugins.test import endpoint as endpoint_jinja_tests
-from emulator import Emulator, is_loopback_url
+from webstack import emulator
+from webstack.emulator import Emulator, is_loopback_url
 
 loopback_url_test = endpoint_jinja_tests.TestModule().tests()["loopback_url"]
 
@@ -65,8 +65,8 @@ def test_no_orphan_when_the_parent_is_interrupted_or_killed(tmp_path, how):
     script = textwrap.dedent(
         f"""
         import sys, time
-        sys.path.insert(0, {str(emulator.__file__.rsplit("/", 1)[0])!r})
-        from emulator import Emulator
+        sys.path.insert(0, {str(emulator.__file__.rsplit("/", 2)[0])!r})
+        from webstack.emulator import Emulator
         with Emulator.ephemeral() as emu:
             open({str(pid_file)!r}, "w").write(str(emu.pid))
             time.sleep(60)
@@ -300,7 +300,7 @@ def test_the_patches_are_for_the_pinned_moto_and_refuse_another():
     """emulator._check_moto_version: the patches replace moto internals of one release."""
     import moto
 
-    pins = (Path(emulator.__file__).parent / "requirements.txt").read_text().splitlines()
+    pins = (Path(emulator.__file__).parents[1] / "requirements.txt").read_text().splitlines()
     assert f"moto=={emulator.PATCHED_MOTO_VERSION}" in pins
     assert moto.__version__ == emulator.PATCHED_MOTO_VERSION
     emulator._check_moto_version(emulator.PATCHED_MOTO_VERSION)

@@ -9,9 +9,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
-import runner
-from emulator import FAKE_CREDENTIALS
 from tests.faults import FaultProxy
+from webstack.emulator import FAKE_CREDENTIALS
+from webstack.layers import retries
 
 
 def client(proxy: FaultProxy, service: str, retries: dict, region: str = "ap-northeast-2"):
@@ -64,8 +64,8 @@ def test_a_bare_503_and_a_reset_connection(emulator):
 
 def test_the_project_retry_settings_carry_calls_through_a_third_of_faults(emulator):
     with FaultProxy(emulator.url, share=0.3) as proxy:
-        s3 = client(proxy, "s3", runner.retries())
-        ec2 = client(proxy, "ec2", runner.retries())
+        s3 = client(proxy, "s3", retries())
+        ec2 = client(proxy, "ec2", retries())
         s3.create_bucket(Bucket="fault-proxy-test", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
         try:
             for number in range(20):

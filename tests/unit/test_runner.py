@@ -6,53 +6,54 @@ import json
 
 import pytest
 
-import runner
-from emulator import free_port
+from webstack import cli
+from webstack.emulator import free_port
+from webstack.layers import NO_ANSWER, LayerResult, Progress, Target, _failure_message, available_layers, summarize
 
 
 def test_extra_vars_accept_pairs_json_and_files(tmp_path):
     vars_file = tmp_path / "vars.yml"
     vars_file.write_text("from_file: 1\nshared: file\n")
-    merged = runner.parse_extra_vars(["a=1 b=two", '{"c": [1, 2], "shared": "json"}', f"@{vars_file}"])
+    merged = cli.parse_extra_vars(["a=1 b=two", '{"c": [1, 2], "shared": "json"}', f"@{vars_file}"])
     assert merged == {"a": "1", "b": "two", "c": [1, 2], "from_file": 1, "shared": "file"}
 
 
 def test_extra_vars_keep_quoted_values_and_leave_vault_values_to_ansible(tmp_path):
     vars_file = tmp_path / "secret.yml"
     vars_file.write_text("rds_master_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nname: plain\n")
-    merged = runner.parse_extra_vars(["greeting='hello world' b=2", f"@{vars_file}"])
+    merged = cli.parse_extra_vars(["greeting='hello world' b=2", f"@{vars_file}"])
     assert merged == {"greeting": "hello world", "b": "2", "rds_master_password": "<vault-encrypted>", "name": "plain"}
 
 
 @pytest.mark.parametrize("bad", ["novalue", "=x", "[1, 2]"])
 def test_extra_vars_reject_what_is_not_a_mapping(bad):
-    with pytest.raises(runner.UsageError, match="--extra-vars"):
-        runner.parse_extra_vars([bad])
+    with pytest.raises(cli.UsageError, match="--extra-vars"):
+        cli.parse_extra_vars([bad])
 
 
 def test_layers_keep_deploy_order_and_reject_unknown_names():
-    known = runner.available_layers()
+    known = available_layers()
     assert known[0] == "network"
-    assert runner.parse_layers(None) == known
-    assert runner.parse_layers(f"{known[-1]},network") == ["network", known[-1]]
-    with pytest.raises(runner.UsageError, match="unknown layer"):
-        runner.parse_layers("network,databse")
+    assert cli.parse_layers(None) == known
+    assert cli.parse_layers(f"{known[-1]},network") == ["network", known[-1]]
+    with pytest.raises(cli.UsageError, match="unknown layer"):
+        cli.parse_layers("network,databse")
 
 
 def test_help_names_every_subcommand(capsys):
     with pytest.raises(SystemExit):
-        runner.main(["--help"])
+        cli.main(["--help"])
     text = capsys.readouterr().out
     for command in ("deploy", "plan", "destroy", "outputs", "emulator"):
         assert command in text
 
 
 def test_summary_adds_up_hosts_and_fails_on_any_layer(tmp_path):
-    args = runner.build_parser().parse_args(["deploy", "--env", "local"])
-    target = runner.Target(env={}, label="test")
-    ok = runner.LayerResult("network", "successful", 0, {"localhost": {"ok": 3, "changed": 1}}, {"network": {"a": 1}})
-    bad = runner.LayerResult("backend", "failed", 2, {"localhost": {"ok": 2, "changed": 0, "failed": 1}}, {})
-    summary = runner.summarize("deploy", args, target, [ok, bad], 0.0)
+    args = cli.build_parser().parse_args(["deploy", "--env", "local"])
+    target = Target(env={}, label="test")
+    ok = LayerResult("network", "successful", 0, {"localhost": {"ok": 3, "changed": 1}}, {"network": {"a": 1}})
+    bad = LayerResult("backend", "failed", 2, {"localhost": {"ok": 2, "changed": 0, "failed": 1}}, {})
+    summary = summarize("deploy", args, target, [ok, bad], 0.0)
     assert summary["status"] == "failed" and summary["rc"] == 2
     assert summary["hosts"]["localhost"] == {"ok": 5, "changed": 1, "failed": 1}
     assert summary["outputs"] == {"network": {"a": 1}}
@@ -60,7 +61,7 @@ def test_summary_adds_up_hosts_and_fails_on_any_layer(tmp_path):
 
 
 def test_progress_prints_one_line_per_task(capsys):
-    progress = runner.Progress("network", verbose=False)
+    progress = Progress("network", verbose=False)
     progress({"event": "playbook_on_task_start", "event_data": {"task_uuid": "t1"}})
     progress({"event": "runner_on_ok", "event_data": {"task_uuid": "t1", "task": "Make it", "res": {"changed": True}}})
     progress(
@@ -76,7 +77,7 @@ def test_progress_prints_one_line_per_task(capsys):
 
 
 def test_failure_message_never_shows_censored_results():
-    assert runner._failure_message({"censored": "the output has been hidden", "msg": "secret"}) == (
+    assert _failure_message({"censored": "the output has been hidden", "msg": "secret"}) == (
         "the output has been hidden"
     )
 
@@ -84,8 +85,8 @@ def test_failure_message_never_shows_censored_results():
 def test_failure_message_lists_each_failed_check_as_a_loop_would():
     """A role's checks fail in one task whose message is a list, one line per bad value."""
     both = ["network_az_count: must be a number from 2 to 6 (got 1)", "network_app_port: bad (got 0)"]
-    assert runner._failure_message({"msg": both}) == "; ".join(both)
-    assert runner._failure_message({"results": [{"failed": True, "msg": m} for m in both]}) == "; ".join(both)
+    assert _failure_message({"msg": both}) == "; ".join(both)
+    assert _failure_message({"results": [{"failed": True, "msg": m} for m in both]}) == "; ".join(both)
 
 
 NOT_YAML = "{bad json"
@@ -137,14 +138,14 @@ USAGE_ERRORS = [
 @pytest.mark.parametrize(("argv", "line"), USAGE_ERRORS, ids=[" ".join(case[0]) for case in USAGE_ERRORS])
 def test_usage_errors_are_one_line_and_exit_2_before_any_aws_call(capsys, argv, line):
     endpoint = f"http://127.0.0.1:{free_port()}"
-    assert runner.main([*argv, "--endpoint-url", endpoint]) == 2
+    assert cli.main([*argv, "--endpoint-url", endpoint]) == 2
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", f"webstack: {line}\n")
 
 
 def test_a_build_dir_without_index_html_is_a_usage_error(capsys, tmp_path):
     (tmp_path / "app.js").write_text("")
-    assert runner.main(["publish", "--build-dir", str(tmp_path), "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    assert cli.main(["publish", "--build-dir", str(tmp_path), "--endpoint-url", "http://127.0.0.1:9"]) == 2
     assert capsys.readouterr().err == (
         f"webstack: --build-dir: {tmp_path} has no index.html; point it at the `npm run build` output\n"
     )
@@ -153,20 +154,20 @@ def test_a_build_dir_without_index_html_is_a_usage_error(capsys, tmp_path):
 def test_an_unreadable_or_broken_vars_file_is_a_usage_error(capsys, tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("a: [1,\n")
-    assert runner.main(["deploy", "-e", f"@{broken}", "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    assert cli.main(["deploy", "-e", f"@{broken}", "--endpoint-url", "http://127.0.0.1:9"]) == 2
     assert capsys.readouterr().err.startswith(f"webstack: --extra-vars: {broken} is not YAML: ")
-    assert runner.main(["deploy", "-e", f"@{tmp_path}", "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    assert cli.main(["deploy", "-e", f"@{tmp_path}", "--endpoint-url", "http://127.0.0.1:9"]) == 2
     assert capsys.readouterr().err == f"webstack: --extra-vars: cannot read {tmp_path}: Is a directory\n"
 
 
 def test_verify_names_an_endpoint_that_does_not_answer(capsys):
     endpoint = f"http://127.0.0.1:{free_port()}"
-    assert runner.main(["verify", "--endpoint-url", endpoint]) == 2
-    assert capsys.readouterr().err == f"webstack: {runner.NO_ANSWER.format(url=endpoint)}\n"
+    assert cli.main(["verify", "--endpoint-url", endpoint]) == 2
+    assert capsys.readouterr().err == f"webstack: {NO_ANSWER.format(url=endpoint)}\n"
 
 
 def test_progress_prints_a_waiting_line_per_retry_naming_the_holder(capsys):
-    progress = runner.Progress("certificates", verbose=False)
+    progress = Progress("certificates", verbose=False)
     holder = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/x/1/2"
     progress(
         {
@@ -185,7 +186,7 @@ def test_progress_prints_a_waiting_line_per_retry_naming_the_holder(capsys):
 
 
 def test_plan_changes_name_each_changed_item_with_before_and_after():
-    progress = runner.Progress("frontend", verbose=False, show_diff=True)
+    progress = Progress("frontend", verbose=False, show_diff=True)
     progress({"event": "playbook_on_task_start", "event_data": {"task_uuid": "t1"}})
     diff = {"before": {"price_class": "PriceClass_100"}, "after": {"price_class": "PriceClass_200"}}
     progress({"event": "runner_on_file_diff", "event_data": {"task_uuid": "t1", "diff": diff}})
@@ -226,5 +227,5 @@ def test_plan_changes_name_each_changed_item_with_before_and_after():
     ],
 )
 def test_plan_json_exits_like_terraform_detailed_exitcode(status, changes, json_flag, code):
-    args = runner.build_parser().parse_args(["plan", *(["--json"] if json_flag else [])])
-    assert runner.exit_code(args, {"status": status, "rc": 2, "changes": changes}) == code
+    args = cli.build_parser().parse_args(["plan", *(["--json"] if json_flag else [])])
+    assert cli.exit_code(args, {"status": status, "rc": 2, "changes": changes}) == code

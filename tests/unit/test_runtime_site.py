@@ -1,4 +1,4 @@
-"""runtime/sitecustomize.py, imported by every Python a job starts: each switch does what it says,
+"""webstack/runtime/sitecustomize.py, imported by every Python a job starts: each switch does what it says,
 in a fresh interpreter with the environment runner.py or the emulator hands its jobs, and nothing
 without its variable."""
 
@@ -10,8 +10,8 @@ import subprocess
 import sys
 import textwrap
 
-import emulator
-import runner
+from webstack import emulator, home
+from webstack.layers import speed_env
 
 
 def python(script: str, env: dict[str, str]) -> str:
@@ -49,7 +49,7 @@ def test_the_boto3_sessions_of_a_job_share_one_botocore_loader():
         loaders = [boto3.session.Session()._session.get_component("data_loader") for _ in range(2)]
         print(loaders[0] is loaders[1])
         """
-    env = {**os.environ, **runner.speed_env()}
+    env = {**os.environ, **speed_env()}
     assert env["WEBSTACK_SHARE_BOTOCORE_LOADER"] == "1"
     assert python(script, env).strip() == "True"
     assert python(script, without(env, "WEBSTACK_SHARE_BOTOCORE_LOADER")).strip() == "False"
@@ -62,7 +62,7 @@ def test_mitogens_planner_reuses_the_collection_list_the_controller_made_once():
     script = f"""
         import json
         from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-        _AnsibleCollectionFinder(paths=[{str(runner.REPO / "collections")!r}])._install()
+        _AnsibleCollectionFinder(paths=[{str(home.REPO / "collections")!r}])._install()
         import ansible.collections.list as listing
         expected = sorted(path.decode() for path in listing.list_collection_dirs())
         calls = []
@@ -77,7 +77,7 @@ def test_mitogens_planner_reuses_the_collection_list_the_controller_made_once():
             planner._load_collections(Invocation)
         print(json.dumps([sorted(Invocation._extra_sys_paths) == expected, len(calls), len(expected)]))
         """
-    env = {**os.environ, **runner.speed_env()}
+    env = {**os.environ, **speed_env()}
     same, listings, collections = json.loads(python(script, env))
     assert same and listings == 1 and collections > 50
     same, listings, _ = json.loads(python(script, without(env, "WEBSTACK_SHARE_COLLECTION_DIRS")))

@@ -1,4 +1,4 @@
-"""webstack_timeline.py on small hand-made timelines: the recorder, the critical path, the replay
+"""webstack/timeline.py on small hand-made timelines: the recorder, the critical path, the replay
 with other durations (staged, sequential, ideal) and benchmarks/real_aws_time.py's substitution of
 AWS's waits; the pictures' formats."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import webstack_timeline as tl
+from webstack import timeline as tl
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -175,9 +175,9 @@ def test_gateways_waited_for_together_count_once(timeline):
 
 
 def test_report_names_a_timeline_it_cannot_read(tmp_path, capsys):
-    import runner
+    from webstack import cli
 
-    assert runner.main(["report", "--timeline", str(tmp_path / "none.timeline.json")]) == 2
+    assert cli.main(["report", "--timeline", str(tmp_path / "none.timeline.json")]) == 2
     assert "cannot read the timeline" in capsys.readouterr().err
     (tmp_path / "bad.timeline.json").write_text("{not json")
-    assert runner.main(["report", "--timeline", str(tmp_path / "bad.timeline.json")]) == 2
+    assert cli.main(["report", "--timeline", str(tmp_path / "bad.timeline.json")]) == 2

@@ -9,8 +9,9 @@ import threading
 
 import pytest
 
-import runner
 from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
+from webstack import cli, home
+from webstack.layers import _render_diff
 
 
 @pytest.mark.parametrize(
@@ -32,13 +33,13 @@ def test_check_words():
 
 
 def test_plan_diff_shows_only_what_changes():
-    text = runner._render_diff([{"before": {"port": 80, "name": "a"}, "after": {"port": 443, "name": "a"}}])
+    text = _render_diff([{"before": {"port": 80, "name": "a"}, "after": {"port": 443, "name": "a"}}])
     assert "-port: 80" in text and "+port: 443" in text
-    assert runner._render_diff([{"before": {"a": 1}, "after": {"a": 1}}]) == ""
+    assert _render_diff([{"before": {"a": 1}, "after": {"a": 1}}]) == ""
 
 
 def test_stack_settings_follow_ansible_precedence():
-    settings = runner.stack_settings("prod", runner.parse_extra_vars(["webstack_project=other"]))
+    settings = home.stack_settings("prod", cli.parse_extra_vars(["webstack_project=other"]))
     assert settings["webstack_environment"] == "prod"  # the inventory beats group_vars/all
     assert settings["webstack_project"] == "other"  # --extra-vars beat both
 

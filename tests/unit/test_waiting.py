@@ -9,8 +9,8 @@ import types
 
 import pytest
 
-import runner
 from ansible_collections.webstack.aws.plugins.callback import waiting
+from webstack.layers import Progress
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_a_host_still_running_keeps_the_lines_coming():
 
 
 def test_runner_progress_shows_the_waiting_lines_with_the_layer(capsys):
-    progress = runner.Progress("frontend", verbose=False)
+    progress = Progress("frontend", verbose=False)
     said = "Ensure the distribution \u2014 distribution to reach Deployed \u2014 30s"
     progress({"event": "verbose", "stdout": f"[waiting] {said}"})
     progress({"event": "verbose", "stdout": "some other Ansible output"})

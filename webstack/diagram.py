@@ -488,14 +488,14 @@ def _embed_icons(svg: str) -> str:
 def stack_checks():
     """The collection's module_utils/stack_checks.py, imported by its collection name: it reads its
     facts (CloudFront's alias zone, an ACM ARN's region) from the collection's other module_utils."""
-    from emulator import collection_module_utils
+    from webstack.home import collection_module_utils
 
     return collection_module_utils("stack_checks")
 
 
 def live_stack(env: dict, settings: dict, config=None):
     """A stack_checks.Stack on the AWS that `env` (AWS_* variables) points at, for `settings`
-    (runner.stack_settings)."""
+    (webstack.home.stack_settings)."""
     import boto3
 
     session = boto3.session.Session(

@@ -49,7 +49,7 @@ FAKE_CREDENTIALS = {
 
 # amazon.aws modules pause for fixed times to let AWS's eventual consistency settle (3 s per new
 # security group, 5 s per route table change, 10 s between Auto Scaling polls); the emulator is
-# consistent at once, so its clients cut those pauses to this (runtime/sitecustomize.py).
+# consistent at once, so its clients cut those pauses to this (webstack/runtime/sitecustomize.py).
 MODULE_PAUSE_S = "0.05"
 SITE_DIR = Path(__file__).resolve().parent / "runtime"
 
@@ -80,23 +80,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def collection_module_utils(name: str):
-    """A module of this checkout's webstack.aws module_utils, imported by its collection name (the
-    repository is the collection: collections/ansible_collections/webstack/aws links back to it)."""
-    import importlib
-
-    from ansible.utils.collection_loader import AnsibleCollectionConfig
-
-    if AnsibleCollectionConfig.collection_finder is None:
-        from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-
-        _AnsibleCollectionFinder(paths=[str(Path(__file__).resolve().parent / "collections")])._install()
-    return importlib.import_module(f"ansible_collections.webstack.aws.plugins.module_utils.{name}")
-
-
 def is_loopback_url(url: str) -> bool:
     """Only an http(s) address on this machine: the check the playbooks' preflight makes
     (module_utils/endpoint.py, the test webstack.aws.loopback_url)."""
+    from webstack.home import collection_module_utils
+
     return collection_module_utils("endpoint").is_loopback_url(url)
 
 
@@ -781,4 +769,7 @@ def _serve(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    # Run as a file (Emulator._spawn): the package's own directory (cli.py, timeline.py, ...) is no
+    # place for moto's imports to look.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     _serve(sys.argv[1:])

@@ -1,0 +1,3 @@
+"""webstack's Python tooling around the webstack.aws collection: the command line (cli), the
+layer jobs it runs (layers), direct SPA releases (release), the embedded AWS emulator (emulator),
+a run's timeline (timeline) and the live stack's diagram (diagram)."""

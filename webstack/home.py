@@ -1,0 +1,69 @@
+"""Where webstack's files are: the checkout whose playbooks/, inventories/, roles/, group_vars/ and
+demo/ the commands run, and the state directory (ansible-runner's artifacts, summaries, the
+persistent emulator's record).
+
+The checkout is, in this order: the one this package lies in (webstack/ at its root, as in the
+repository); else $WEBSTACK_HOME; else the current directory or the nearest parent of it that holds
+playbooks/ and galaxy.yml (a `pip install`ed package run from inside a checkout); else the current
+directory, where the commands then find no playbooks (`--help` works anywhere).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+
+def is_checkout(path: Path) -> bool:
+    """A webstack checkout: the collection (galaxy.yml) with its playbooks."""
+    return (path / "galaxy.yml").is_file() and (path / "playbooks").is_dir()
+
+
+def find_checkout() -> Path:
+    beside = Path(__file__).resolve().parents[1]
+    if is_checkout(beside):
+        return beside
+    if os.environ.get("WEBSTACK_HOME"):
+        return Path(os.environ["WEBSTACK_HOME"]).expanduser().resolve()
+    here = Path.cwd().resolve()
+    return next((path for path in [here, *here.parents] if is_checkout(path)), here)
+
+
+REPO = find_checkout()
+PLAYBOOKS = REPO / "playbooks"
+INVENTORIES = REPO / "inventories"
+DEMO_BUILD = REPO / "demo" / "spa" / "dist"
+STATE_DIR = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "webstack"))
+
+
+def environments() -> list[str]:
+    """The inventories/ENV directories (none outside a checkout)."""
+    return sorted(p.name for p in INVENTORIES.iterdir() if p.is_dir()) if INVENTORIES.is_dir() else []
+
+
+def stack_settings(env: str, extra_vars: dict) -> dict:
+    """The handful of plain settings verify needs, with Ansible's precedence for this layout:
+    group_vars/all, then the environment's inventory group_vars, then --extra-vars."""
+    settings: dict = {}
+    sources = sorted((REPO / "group_vars" / "all").glob("*.yml"))
+    sources += sorted((INVENTORIES / env / "group_vars").glob("*.yml"))
+    for source in sources:
+        settings.update(yaml.safe_load(source.read_text()) or {})
+    settings.update(extra_vars)
+    return settings
+
+
+def collection_module_utils(name: str):
+    """A module of this checkout's webstack.aws module_utils, imported by its collection name (the
+    repository is the collection: collections/ansible_collections/webstack/aws links back to it)."""
+    import importlib
+
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    if AnsibleCollectionConfig.collection_finder is None:
+        from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+        _AnsibleCollectionFinder(paths=[str(REPO / "collections")])._install()
+    return importlib.import_module(f"ansible_collections.webstack.aws.plugins.module_utils.{name}")
