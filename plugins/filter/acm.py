@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.webstack.aws.plugins.module_utils.acm import (
+from ansible_collections.webstack.aws.plugins.module_utils.aws_names import (
     arn_region,
     certificate_arn_problem,
     uncovered_names,

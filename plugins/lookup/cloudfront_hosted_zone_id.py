@@ -29,7 +29,7 @@ _raw:
 # Imports follow the documentation, as ansible-test's validate-modules expects.
 from ansible.plugins.lookup import LookupBase  # noqa: E402
 
-from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import CLOUDFRONT_HOSTED_ZONE_ID  # noqa: E402
+from ansible_collections.webstack.aws.plugins.module_utils.aws_names import CLOUDFRONT_HOSTED_ZONE_ID  # noqa: E402
 
 
 class LookupModule(LookupBase):

@@ -17,10 +17,12 @@ except ImportError:  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
-from ansible_collections.webstack.aws.plugins.module_utils.acm import CLOUDFRONT_REGION, arn_region
+from ansible_collections.webstack.aws.plugins.module_utils.aws_names import (  # noqa: F401 -- re-exported
+    CLOUDFRONT_HOSTED_ZONE_ID,
+    CLOUDFRONT_REGION,
+    arn_region,
+)
 
-# CloudFront's alias-target hosted zone: the same for every distribution.
-CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 # Managed policies (same ids in every account).
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"

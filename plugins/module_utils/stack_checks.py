@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from ansible_collections.webstack.aws.plugins.module_utils.acm import CLOUDFRONT_REGION, arn_region
+from ansible_collections.webstack.aws.plugins.module_utils.aws_names import CLOUDFRONT_REGION, arn_region
 from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import (
     CLOUDFRONT_HOSTED_ZONE_ID,
     distributions_with_tags,

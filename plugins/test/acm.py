@@ -8,7 +8,7 @@ cdn_certificate_arn is webstack.aws.acm_arn('us-east-1') -> one in that region
 
 from __future__ import annotations
 
-from ansible_collections.webstack.aws.plugins.module_utils.acm import arn_region, is_domain_name, name_in_zone
+from ansible_collections.webstack.aws.plugins.module_utils.aws_names import arn_region, is_domain_name, name_in_zone
 
 
 def domain_name(value, allow_wildcard: bool = False) -> bool:
