@@ -41,8 +41,9 @@ def run_dir(tmp_path_factory) -> Path:
 def publish_census(tmp_path_factory, census: Counter | None) -> None:
     """What one deploy made, for the other worker; None says the deploy failed (it stops waiting)."""
     path = run_dir(tmp_path_factory) / SITE_CENSUS
-    path.with_suffix(".tmp").write_text(json.dumps(None if census is None else dict(census)))
-    path.with_suffix(".tmp").replace(path)  # whole or not at all for the reader
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(None if census is None else dict(census)))
+    partial.replace(path)  # whole or not at all for the reader
 
 
 def published_census(tmp_path_factory, timeout: float = 900) -> Counter:

@@ -3,7 +3,7 @@
 
 The one definition of a loopback endpoint, for the playbooks' preflight (the test
 webstack.aws.loopback_url), the molecule scenarios and runner.py (through emulator.py). Standard
-library only, so that it costs runner.py no Ansible start-up.
+library only: the Jinja test loads it in every task's worker, and runner.py without the AWS SDK.
 """
 
 from __future__ import annotations

@@ -33,11 +33,11 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from ansible_collections.webstack.aws.plugins.module_utils.aws_names import CLOUDFRONT_REGION, arn_region
 from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import (
     CLOUDFRONT_HOSTED_ZONE_ID,
+    SECURITY_HEADERS_POLICY_ID,
     distributions_with_tags,
     retrying,
 )
 
-MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # What a site's own headers policy must send: HSTS of a year or more, nosniff, frame options and a
 # referrer policy (the managed SecurityHeadersPolicy's set).
 HSTS_MIN_AGE = 31536000
@@ -155,11 +155,11 @@ def check_backend(stack: Stack) -> Iterator[Check]:
     https = listeners.get(443)
     if https:
         arn = https["Certificates"][0]["CertificateArn"]
-        cert = _certificate(stack, arn)
+        cert, region = _certificate(stack, arn), arn_region(arn)
         yield Check(
             "backend: HTTPS listener certificate is in the ALB's region and issued",
-            arn_region(arn) == stack.region and cert["Status"] == "ISSUED",
-            f"{arn_region(arn)} {cert['Status']} (ALB in {stack.region})",
+            region == stack.region and cert["Status"] == "ISSUED",
+            f"{region} {cert['Status']} (ALB in {stack.region})",
         )
         yield Check(
             "backend: HTTPS listener TLS policy", "TLS13" in (https.get("SslPolicy") or ""), https.get("SslPolicy")
@@ -235,11 +235,11 @@ def check_frontend(stack: Stack) -> Iterator[Check]:
     )
     cert_arn = config.get("ViewerCertificate", {}).get("ACMCertificateArn")
     if cert_arn:
-        cert = _certificate(stack, cert_arn)
+        cert, region = _certificate(stack, cert_arn), arn_region(cert_arn)
         yield Check(
             "frontend: CloudFront certificate is in us-east-1 and issued",
-            arn_region(cert_arn) == CLOUDFRONT_REGION and cert["Status"] == "ISSUED",
-            f"{arn_region(cert_arn)} {cert['Status']}",
+            region == CLOUDFRONT_REGION and cert["Status"] == "ISSUED",
+            f"{region} {cert['Status']}",
         )
         names = {cert["DomainName"], *cert.get("SubjectAlternativeNames", [])}
         aliases = config.get("Aliases", {}).get("Items", [])
@@ -317,7 +317,7 @@ def check_security_headers(stack: Stack, behaviour: dict) -> Iterator[Check]:
     if stack.response_headers == "managed":
         yield Check(
             "frontend: the managed SecurityHeadersPolicy is attached",
-            policy_id == MANAGED_SECURITY_HEADERS_POLICY_ID,
+            policy_id == SECURITY_HEADERS_POLICY_ID,
             policy_id or "no response headers policy",
         )
         return
