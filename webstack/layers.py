@@ -67,7 +67,7 @@ def speed_env() -> dict[str, str]:
         **env,
         "ANSIBLE_STRATEGY_PLUGINS": str(strategies),
         "ANSIBLE_STRATEGY": "mitogen_linear",
-        "WEBSTACK_SHARE_COLLECTION_DIRS": "1",
+        "WEBSTACK_SHARE_CONTROLLER_WORK": "1",
     }
 
 

@@ -58,7 +58,8 @@ def test_the_boto3_sessions_of_a_job_share_one_botocore_loader():
 def test_mitogens_planner_reuses_the_collection_list_the_controller_made_once():
     """Once the collection loader is configured (as ansible-playbook does before it loads the
     strategy), importing Mitogen's planner lists the collections once; each invocation gets the
-    same paths the original listing gives, without listing again."""
+    same paths the original listing gives, without listing again. The same import loads the
+    Jinja filters and tests (builtin and webstack's) that every forked worker would load again."""
     script = f"""
         import json
         from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
@@ -75,10 +76,20 @@ def test_mitogens_planner_reuses_the_collection_list_the_controller_made_once():
 
         for _ in range(3):
             planner._load_collections(Invocation)
-        print(json.dumps([sorted(Invocation._extra_sys_paths) == expected, len(calls), len(expected)]))
+        from ansible.plugins.loader import filter_loader, test_loader
+        import sys
+        jinja = [
+            len(filter_loader._cached_non_collection_wrappers) > 50,
+            len(test_loader._cached_non_collection_wrappers) > 50,
+            "ansible_collections.webstack.aws.plugins.filter.network" in sys.modules,
+            "ansible_collections.webstack.aws.plugins.test.acm" in sys.modules,
+        ]
+        print(json.dumps([sorted(Invocation._extra_sys_paths) == expected, len(calls), len(expected), jinja]))
         """
     env = {**os.environ, **speed_env()}
-    same, listings, collections = json.loads(python(script, env))
+    same, listings, collections, jinja = json.loads(python(script, env))
     assert same and listings == 1 and collections > 50
-    same, listings, _ = json.loads(python(script, without(env, "WEBSTACK_SHARE_COLLECTION_DIRS")))
+    assert jinja == [True] * 4
+    same, listings, _, jinja = json.loads(python(script, without(env, "WEBSTACK_SHARE_CONTROLLER_WORK")))
     assert same and listings == 3
+    assert jinja == [False] * 4

@@ -9,10 +9,14 @@ session parses the service's JSON model (EC2's is megabytes) and the endpoint ta
 0.2 s of every module call. In one persistent interpreter, sharing the loader (botocore's own
 cache of those read-only files, one per data path) makes that once per play.
 
-WEBSTACK_SHARE_COLLECTION_DIRS=1 (runner.py, with Mitogen): Mitogen's planner lists every
-installed collection (importing each of the ansible package's ~100) for each module task, in a
-worker forked for that task alone, so its cache never outlives the task. The controller lists them
-once, when the strategy loads, and every worker forked from it reuses that list.
+WEBSTACK_SHARE_CONTROLLER_WORK=1 (runner.py, with Mitogen): Ansible forks a worker for every task,
+and whatever a worker loads dies with it. The controller does two things once, when the strategy
+loads, that every worker forked from it then inherits:
+- Mitogen's planner lists every installed collection (importing each of the ansible package's
+  ~100) for each module task; the controller lists them once and every worker reuses that list.
+- Templating a task's arguments loads every builtin Jinja filter and test file (and a collection's,
+  by name) the first time a template names one; the controller loads them once, about a tenth of
+  a worker's CPU.
 
 WEBSTACK_EMULATOR_PAUSE_S=S (loopback endpoints only): amazon.aws and community.aws modules pause
 for fixed times so that AWS's eventual consistency can settle: ec2_security_group 3 s after
@@ -56,7 +60,7 @@ def _share_loader(session_module) -> None:
     session_module.create_loader = shared
 
 
-def _share_collection_dirs(planner) -> None:
+def _share_controller_work(planner) -> None:
     from ansible.collections.list import list_collection_dirs
     from ansible.utils.collection_loader import AnsibleCollectionConfig
 
@@ -68,6 +72,18 @@ def _share_collection_dirs(planner) -> None:
         invocation._extra_sys_paths.update(dirs)
 
     planner._load_collections = load_collections
+    _load_jinja_plugins()
+
+
+def _load_jinja_plugins() -> None:
+    from ansible.plugins.loader import filter_loader, test_loader
+
+    for loader in (filter_loader, test_loader):
+        for _plugin in loader.all():
+            pass  # loads and wraps every builtin filter (test) file
+        # A collection's files each hold several plugins, so asking for any name in it loads
+        # every file of its plugin folder: one question loads all of webstack's.
+        loader.get("webstack.aws.loaded_by_the_controller")
 
 
 class _AfterImport:
@@ -98,5 +114,5 @@ if os.environ.get("WEBSTACK_EMULATOR_PAUSE_S"):
     _cut_module_pauses(float(os.environ["WEBSTACK_EMULATOR_PAUSE_S"]))
 if os.environ.get("WEBSTACK_SHARE_BOTOCORE_LOADER") == "1":
     sys.meta_path.insert(0, _AfterImport("botocore.session", _share_loader))
-if os.environ.get("WEBSTACK_SHARE_COLLECTION_DIRS") == "1":
-    sys.meta_path.insert(0, _AfterImport("ansible_mitogen.planner", _share_collection_dirs))
+if os.environ.get("WEBSTACK_SHARE_CONTROLLER_WORK") == "1":
+    sys.meta_path.insert(0, _AfterImport("ansible_mitogen.planner", _share_controller_work))
