@@ -21,7 +21,16 @@ import yaml
 
 from webstack import timeline as webstack_timeline
 from webstack.emulator import Emulator, EmulatorError, answers
-from webstack.home import DEMO_BUILD, PLAYBOOKS, REPO, STATE_DIR, environments, is_checkout, stack_settings
+from webstack.home import (
+    DEMO_BUILD,
+    PLAYBOOKS,
+    REPO,
+    STATE_DIR,
+    collection_module_utils,
+    environments,
+    is_checkout,
+    stack_settings,
+)
 from webstack.layers import (
     LOCAL_ENV,
     NO_ANSWER,
@@ -291,12 +300,13 @@ ENDPOINTS = [
 def print_outputs(outputs: dict) -> None:
     if not outputs:
         return
+    arn_region = collection_module_utils("aws_names").arn_region
     endpoints = [(label, outputs[layer][key]) for label, layer, key in ENDPOINTS if outputs.get(layer, {}).get(key)]
     if endpoints:
         width = max(len(label) for label, _ in endpoints)
         print("\nEndpoints:", file=sys.stderr)
         for label, value in endpoints:
-            region = f"  ({value.split(':')[3]})" if str(value).startswith("arn:aws:acm:") else ""
+            region = f"  ({arn_region(value)})" if str(value).startswith("arn:aws:acm:") else ""
             print(f"  {label:<{width}}  {value}{region}", file=sys.stderr)
     print("\nOutputs:", file=sys.stderr)
     for section, values in outputs.items():

@@ -15,6 +15,9 @@ import re
 CLOUDFRONT_REGION = "us-east-1"
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 PURPOSES = ("alb", "cloudfront")
+# Error codes CloudFront lets a distribution customise, and the response codes it may answer with.
+SUPPORTED_ERROR_CODES = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
+SUPPORTED_RESPONSE_CODES = (200, 400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z](?:[a-z0-9-]{{0,61}}[a-z0-9])?$")

@@ -20,6 +20,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.webstack.aws.plugins.module_utils.aws_names import (  # noqa: F401 -- re-exported
     CLOUDFRONT_HOSTED_ZONE_ID,
     CLOUDFRONT_REGION,
+    SUPPORTED_ERROR_CODES,
+    SUPPORTED_RESPONSE_CODES,
     arn_region,
 )
 
@@ -27,9 +29,6 @@ from ansible_collections.webstack.aws.plugins.module_utils.aws_names import (  #
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
-# Error codes CloudFront lets a distribution customise, and the response codes it may answer with.
-SUPPORTED_ERROR_CODES = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
-SUPPORTED_RESPONSE_CODES = (200, 400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
 
 # Origins carry exactly one of these.
 _ORIGIN_TYPE_KEYS = ("S3OriginConfig", "CustomOriginConfig", "VpcOriginConfig")

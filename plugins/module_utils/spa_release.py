@@ -783,7 +783,7 @@ def find_site(
 
 def _site_bucket(s3, sts, project: str, environment: str, bucket_name: str, action: str) -> dict:
     """static_site's tasks/outputs.yml: the bucket, which must exist and be the stack's."""
-    bucket = bucket_name or f"{project}-{environment}-site-{sts.get_caller_identity(aws_retry=True)['Account']}"
+    bucket = bucket_name or site_bucket_name(project, environment, sts.get_caller_identity(aws_retry=True)["Account"])
     identity = {"Project": project, "Environment": environment, "ManagedBy": "webstack"}
     try:
         location = s3.get_bucket_location(Bucket=bucket, aws_retry=True).get("LocationConstraint") or "us-east-1"

@@ -7,8 +7,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from ansible.errors import AnsibleError
 
 from ansible_collections.webstack.aws.plugins.lookup.cloudfront_hosted_zone_id import LookupModule
+from ansible_collections.webstack.aws.plugins.lookup.cloudfront_status_codes import LookupModule as StatusCodes
 from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf
 from ansible_collections.webstack.aws.plugins.modules import cloudfront_distribution_spa as mod
 
@@ -263,3 +265,13 @@ def test_one_function_per_event_type():
 def test_the_roles_read_cloudfronts_alias_zone_from_the_one_constant():
     # The literal is this test's own oracle: AWS documents the zone for every distribution.
     assert LookupModule().run([]) == [cf.CLOUDFRONT_HOSTED_ZONE_ID] == ["Z2FDTNDATAQYW2"]
+
+
+def test_the_cdn_role_and_the_module_check_the_same_status_codes():
+    codes = StatusCodes()
+    assert codes.run(["error"]) == list(cf.SUPPORTED_ERROR_CODES)
+    assert codes.run(["response"]) == list(cf.SUPPORTED_RESPONSE_CODES)
+    # CloudFront customises errors only; a response may be a success.
+    assert 200 not in codes.run(["error"]) and 200 in codes.run(["response"])
+    with pytest.raises(AnsibleError, match="error or response"):
+        codes.run(["redirect"])

@@ -229,3 +229,13 @@ def test_plan_changes_name_each_changed_item_with_before_and_after():
 def test_plan_json_exits_like_terraform_detailed_exitcode(status, changes, json_flag, code):
     args = cli.build_parser().parse_args(["plan", *(["--json"] if json_flag else [])])
     assert cli.exit_code(args, {"status": status, "rc": 2, "changes": changes}) == code
+
+
+def test_outputs_list_the_endpoints_with_each_certificates_region(capsys):
+    cloudfront = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b"
+    alb = "arn:aws:acm:ap-northeast-2:123456789012:certificate/2c3d"
+    cli.print_outputs({"certificate": {"cloudfront_arn": cloudfront, "alb_arn": alb}, "dns": {"zone_id": "Z1"}})
+    err = capsys.readouterr().err
+    assert f"CloudFront certificate     {cloudfront}  (us-east-1)" in err
+    assert f"load balancer certificate  {alb}  (ap-northeast-2)" in err
+    assert '  dns.zone_id: "Z1"' in err
