@@ -83,6 +83,17 @@ def template_data(ec2, version: str) -> dict:
     return found["LaunchTemplateData"]
 
 
+def test_outputs_are_what_aws_holds(deployed, asg, ec2):
+    found = group(asg)
+    (template,) = ec2.describe_launch_templates(LaunchTemplateNames=[NAME])["LaunchTemplates"]
+    assert deployed["outputs"]["autoscaling"] == {
+        "group_name": NAME,
+        "group_arn": found["AutoScalingGroupARN"],
+        "launch_template_id": template["LaunchTemplateId"],
+        "launch_template_version": str(template["LatestVersionNumber"]),
+    }
+
+
 def test_launch_template_is_hardened(deployed, ec2, aws, network):
     data = template_data(ec2, "$Latest")
     assert data["MetadataOptions"]["HttpTokens"] == "required"  # EC2.170, IMDSv2
@@ -135,9 +146,10 @@ def test_plan_of_new_capacity_writes_nothing_then_deploy_applies_it(deployed, st
     assert changed(plan) > 0
     assert_unchanged(aws, unplanned)
 
-    assert_ok(stack.deploy(extra=update, **LAYER))
+    outputs = assert_ok(stack.deploy(extra=update, **LAYER))["outputs"]["autoscaling"]
     found = group(asg)
     assert found["DesiredCapacity"] == 2 and len(found["Instances"]) == 2
+    assert outputs["launch_template_version"] == "2"  # what it converged, not what it read before
     assert template_data(ec2, "2")["InstanceType"] == "t3.small"
     # Without instance refresh (moto) the group takes the new version for its next launches.
     assert found["LaunchTemplate"]["Version"] == "2"
