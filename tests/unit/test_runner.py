@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from webstack import cli
 from webstack.emulator import free_port
-from webstack.layers import NO_ANSWER, LayerResult, Progress, Target, _failure_message, available_layers, summarize
+from webstack.home import REPO
+from webstack.layers import (
+    NO_ANSWER,
+    STAGES,
+    LayerResult,
+    Progress,
+    Target,
+    _failure_message,
+    available_layers,
+    summarize,
+)
 
 
 def test_extra_vars_accept_pairs_json_and_files(tmp_path):
@@ -239,3 +251,15 @@ def test_outputs_list_the_endpoints_with_each_certificates_region(capsys):
     assert f"CloudFront certificate     {cloudfront}  (us-east-1)" in err
     assert f"load balancer certificate  {alb}  (ap-northeast-2)" in err
     assert '  dns.zone_id: "Z1"' in err
+
+
+def test_site_and_destroy_import_the_layers_in_runners_stage_order():
+    """runner.py's STAGES is the order; site.yml deploys by it and playbooks/destroy.yml removes in
+    reverse, for the users of plain ansible-playbook and AWX."""
+    order = [layer for stage in STAGES for layer in stage]
+
+    def imported(path):
+        return [Path(play["ansible.builtin.import_playbook"]).stem for play in yaml.safe_load(path.read_text())]
+
+    assert imported(REPO / "site.yml") == order
+    assert imported(REPO / "playbooks" / "destroy.yml") == order[::-1]
