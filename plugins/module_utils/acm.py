@@ -2,8 +2,9 @@
 """ACM logic shared by webstack.aws.acm_certificate and the acm filters.
 
 The names and regions are module_utils/aws_names.py's (re-exported here); the matching functions
-import nothing from boto3 either, so unit tests use them without AWS; the functions that call ACM take a client made by
-AnsibleAWSModule.client(..., retry_decorator=AWSRetry.jittered_backoff()) and pass aws_retry=True.
+import nothing from boto3 either, so unit tests use them without AWS; the functions that call ACM
+take a client made by AnsibleAWSModule.client(..., retry_decorator=AWSRetry.jittered_backoff())
+and pass aws_retry=True.
 """
 
 from __future__ import annotations

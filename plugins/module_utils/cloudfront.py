@@ -29,7 +29,6 @@ from ansible_collections.webstack.aws.plugins.module_utils.aws_names import (  #
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
-
 # Origins carry exactly one of these.
 _ORIGIN_TYPE_KEYS = ("S3OriginConfig", "CustomOriginConfig", "VpcOriginConfig")
 # Legacy cache settings: AWS refuses them together with a cache policy and omits them when one is set.
