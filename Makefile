@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up down test lint unit bench clean graphviz
+.PHONY: up down test lint ruff unit bench clean graphviz
 
 $(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("webstack needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -43,15 +43,23 @@ down: $(STAMP)
 	-$(BIN)/python runner.py destroy --env local
 	$(BIN)/python runner.py emulator stop
 
-## test: the whole suite — ruff, ansible-lint (production profile), then unit, integration
-## and molecule tests in pytest, each against a moto server the test run starts itself.
-test: lint
-	$(BIN)/pytest
+## test: the whole suite — ruff, then ansible-lint (production profile) beside the unit,
+## integration and molecule tests in pytest, each against a moto server the test run starts itself.
+## ansible-lint runs while pytest's workers wait on the emulator (its report follows pytest's);
+## the target fails when either does.
+test: $(STAMP) ruff
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint > $(VENV)/ansible-lint.log 2>&1 & linting=$$!; \
+	$(BIN)/pytest; tested=$$?; \
+	wait $$linting; linted=$$?; \
+	echo "ansible-lint (production profile), run beside pytest:"; cat $(VENV)/ansible-lint.log; \
+	[ $$tested = 0 ] && [ $$linted = 0 ]
 
-lint: $(STAMP)
+lint: ruff
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint
+
+ruff: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

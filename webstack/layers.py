@@ -52,10 +52,11 @@ TIMELINE = webstack_timeline.Recorder()
 def speed_env() -> dict[str, str]:
     """What makes a job fast, for every environment (benchmarks/): Mitogen's strategy runs a play's
     modules in one persistent Python instead of a new one per task, and webstack/runtime/sitecustomize.py
-    lets that Python parse botocore's models once per play instead of once per task, and the
+    lets that Python parse botocore's models once per play instead of once per task, the
+    controller freeze its garbage collector before it forks the tasks' workers, and the
     controller list the collections once instead of once per task. WEBSTACK_MITOGEN=0 turns Mitogen
     off (and so the collection list, which is Mitogen's)."""
-    env = {"PYTHONPATH": site_python_path(), "WEBSTACK_SHARE_BOTOCORE_LOADER": "1"}
+    env = {"PYTHONPATH": site_python_path(), "WEBSTACK_SHARE_BOTOCORE_LOADER": "1", "WEBSTACK_FREEZE_GC": "1"}
     if os.environ.get("WEBSTACK_MITOGEN", "1") == "0":
         return env
     try:

@@ -93,3 +93,40 @@ def test_mitogens_planner_reuses_the_collection_list_the_controller_made_once():
     same, listings, _, jinja = json.loads(python(script, without(env, "WEBSTACK_SHARE_CONTROLLER_WORK")))
     assert same and listings == 3
     assert jinja == [False] * 4
+
+
+def test_the_controller_freezes_its_objects_once_and_its_workers_run_without_the_collector():
+    """Two workers forked the way Ansible's strategy forks them: the controller's objects are frozen
+    by the first fork (the second freezes nothing more), and each worker reports its collector off."""
+    script = """
+        import gc, json, multiprocessing
+        from ansible.executor.process import worker
+
+        class Worker(worker.WorkerProcess):
+            def __init__(self, queue):
+                multiprocessing.Process.__init__(self)
+                self.queue, self._final_q, self._task = queue, None, None
+
+            def _detach(self):
+                pass
+
+            def _run(self):
+                self.queue.put(gc.isenabled())
+
+        queue = multiprocessing.get_context("fork").Queue()
+        seen = [gc.get_freeze_count()]
+        for _ in range(2):
+            w = Worker(queue)
+            w.start()
+            w.join()
+            seen.append(gc.get_freeze_count())
+        workers = [queue.get(timeout=30) for _ in range(2)]
+        print(json.dumps({"frozen": seen, "worker_gc": workers, "controller_gc": gc.isenabled()}))
+        """
+    env = {**os.environ, **speed_env()}
+    assert env["WEBSTACK_FREEZE_GC"] == "1"
+    on = json.loads(python(script, env))
+    assert on["frozen"][0] == 0 and on["frozen"][1] > 10_000 and on["frozen"][2] <= on["frozen"][1], on
+    assert on["worker_gc"] == [False, False] and on["controller_gc"], on
+    off = json.loads(python(script, without(env, "WEBSTACK_FREEZE_GC")))
+    assert off["frozen"] == [0, 0, 0] and off["worker_gc"] == [True, True], off
