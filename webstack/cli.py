@@ -197,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--vault-password-file", type=Path, metavar="FILE", help="decrypts the !vault values of -e @file"
     )
     common.add_argument("--summary-file", type=Path, help="where to write the JSON summary")
-    common.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
+    common.add_argument(
+        "-v", "--verbose", action="store_true", help="show Ansible's own output (its default callback) instead"
+    )
 
     sub.add_parser("deploy", parents=[common], help="create or converge the stack; a second run reports changed=0")
     plan = sub.add_parser(
@@ -346,8 +348,10 @@ def command_verify(args, target: Target, layers: list[str]) -> int:
     result = run_layer("verify", PLAYBOOKS / "verify.yml", args, target, extravars, "")
     verified = result.outputs.get("verify", {})
     checks = verified.get("checks", [])
-    for line in [*verified.get("lines", []), verified.get("summary")] if checks else []:
-        print(line, file=sys.stderr)  # what the playbook prints
+    # The progress callback prints the checks under the playbook's report task; Ansible's own
+    # output (--verbose) shows them as a list, so they follow one per line.
+    for line in [*verified.get("lines", []), verified.get("summary")] if checks and args.verbose else []:
+        print(line, file=sys.stderr)
     failed = [c for c in checks if c["result"] == "FAIL"]
     summary = {
         "command": "verify",
@@ -485,9 +489,10 @@ def parse_arguments(argv: list[str] | None):
         )
     layers = parse_layers(args.layers)
     args.tags = parse_tags(args.tags)
-    args.vars = parse_extra_vars(args.extra_vars)
     # Files go to ansible-playbook as they are (it decrypts !vault values); the rest as parsed.
+    # Inline values take precedence over files, in the jobs and in runner.py's own settings alike.
     args.inline_vars = parse_extra_vars([value for value in args.extra_vars if not value.startswith("@")])
+    args.vars = {**parse_extra_vars([value for value in args.extra_vars if value.startswith("@")]), **args.inline_vars}
     args.ansible_args = [f"-e@{Path(value[1:]).resolve()}" for value in args.extra_vars if value.startswith("@")]
     if args.vault_password_file:
         if not os.access(args.vault_password_file, os.R_OK):

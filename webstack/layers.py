@@ -4,8 +4,6 @@ in order; one progress line per task on stderr, and the results summed up for th
 from __future__ import annotations
 
 import contextlib
-import difflib
-import json
 import os
 import shlex
 import shutil
@@ -16,11 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from webstack import timeline as webstack_timeline
 from webstack.emulator import Emulator, is_loopback_url, loopback_client_env, site_python_path
-from webstack.home import INVENTORIES, PLAYBOOKS, REPO, STATE_DIR
+from webstack.home import INVENTORIES, PLAYBOOKS, REPO, STATE_DIR, collection_module_utils
 
 # Deploy order. Layers in one stage do not depend on each other and run side by side: the
 # certificates (hosted zone, ACM requests, DNS validation) are issued while the network is built.
@@ -89,16 +85,18 @@ class LayerResult:
 
 
 class Progress:
-    """Prints one line per finished task (per host); the full text stays in ansible-runner's artifacts."""
+    """Shows each layer job's progress lines on stderr, as the webstack.aws.progress stdout callback
+    prints them (one per finished task), and keeps what the summary needs: failures, plan changes,
+    the timeline. The full text stays in ansible-runner's artifacts."""
 
     _lock = threading.Lock()
+    # The events whose stdout is a progress line (with --verbose: Ansible's own output of every event).
+    LINES = frozenset({"runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_retry"})
 
-    def __init__(self, layer: str, verbose: bool, show_diff: bool = False):
+    def __init__(self, layer: str, verbose: bool):
         self.layer = layer
         self.verbose = verbose
-        self.show_diff = show_diff
-        self.started: dict[str, float] = {}
-        self.diffs: dict[str, list[str]] = {}
+        self.diffs: dict[str, list] = {}
         self.failures: list[str] = []
         self.changes: list[dict] = []
 
@@ -106,46 +104,25 @@ class Progress:
         kind = event.get("event", "")
         TIMELINE.record(self, self.layer, event)
         data = event.get("event_data", {})
-        if kind == "playbook_on_task_start":
-            self.started[data.get("task_uuid", "")] = time.monotonic()
-        elif kind == "runner_on_file_diff" and self.show_diff:
+        res = data.get("res", {})
+        if kind == "runner_on_file_diff":
             self.diffs.setdefault(data.get("task_uuid", ""), []).append(data.get("diff"))
-        elif kind == "runner_retry":
-            res = data.get("res", {})
-            holders = ", ".join(res.get("in_use_by") or []) or _failure_message(res)
-            attempt = f"attempt {res.get('attempts', '?')} of {res.get('retries', '?')}"
-            self.say(f"[{self.layer}] waiting  {data.get('task', '')}: {holders} ({attempt})")
-        elif kind in {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}:
-            res = data.get("res", {})
-            if kind == "runner_on_ok":
-                word = "changed" if res.get("changed") else "ok"
-                if res.get("changed"):
-                    recorded = self.diffs.get(data.get("task_uuid", ""), [])
-                    self.changes += _changes(data.get("task", ""), res, recorded)
-            elif data.get("ignore_errors"):
-                word = "failed (ignored)"
-            else:
-                word = "FAILED" if kind == "runner_on_failed" else "UNREACHABLE"
-            took = time.monotonic() - self.started.get(data.get("task_uuid", ""), time.monotonic())
-            line = f"[{self.layer}] {word:<8} {data.get('task', '')} ({took:.1f}s)"
-            if word in {"FAILED", "UNREACHABLE"}:
-                self.failures.append(_failure_message(res))
-                line += f"\n    {self.failures[-1]}"
-            elif word == "changed" and self.show_diff:
-                line += "".join(_render_diff(diff) for diff in self.diffs.pop(data.get("task_uuid", ""), []))
-            self.say(line)
+        elif kind == "runner_on_ok" and res.get("changed"):
+            recorded = self.diffs.pop(data.get("task_uuid", ""), [])
+            self.changes += _changes(data.get("task", ""), res, recorded)
+        elif kind in {"runner_on_failed", "runner_on_unreachable"} and not data.get("ignore_errors"):
+            self.failures.append(progress_lines().failure_message(res))
         if kind == "playbook_on_stats":
             self.artifact_data = data.get("artifact_data", {})
-        self._stdout(event)
+        self._stdout(kind, event.get("stdout") or "")
         return True
 
-    def _stdout(self, event: dict) -> None:
-        """Ansible's own output with --verbose; without it, only the lines plugins/callback/waiting.py
-        prints while a task waits on AWS (what it waits for and for how long)."""
-        stdout = event.get("stdout") or ""
-        if self.verbose and stdout:
+    def _stdout(self, kind: str, stdout: str) -> None:
+        """The progress lines; with --verbose, Ansible's own output; and the lines
+        plugins/callback/waiting.py prints while a task waits on AWS (what it waits for, how long)."""
+        if stdout and (self.verbose or kind in self.LINES):
             self.say(stdout)
-        elif event.get("event") == "verbose" and stdout.startswith(WAITING):
+        elif kind == "verbose" and stdout.startswith(WAITING):
             self.say(f"[{self.layer}] waiting  {stdout[len(WAITING) :].strip()}")
 
     def say(self, text: str) -> None:
@@ -153,25 +130,9 @@ class Progress:
             print(text, file=sys.stderr, flush=True)
 
 
-def _render_diff(diff, limit: int = 40) -> str:
-    """A module's before/after, as an indented unified diff of their YAML, for plan output."""
-    parts = diff if isinstance(diff, list) else [diff]
-    out: list[str] = []
-    for part in parts:
-        if not isinstance(part, dict):
-            continue
-        before, after = part.get("before", ""), part.get("after", "")
-        if before == after:
-            continue
-
-        def text(value):
-            return value if isinstance(value, str) else yaml.safe_dump(value, sort_keys=True, default_flow_style=False)
-
-        lines = difflib.unified_diff(text(before).splitlines(), text(after).splitlines(), lineterm="", n=1)
-        out.extend(ln for ln in lines if not ln.startswith(("---", "+++")))
-    if len(out) > limit:
-        out = [*out[:limit], f"... ({len(out) - limit} more lines)"]
-    return "".join(f"\n      {ln}" for ln in out)
+def progress_lines():
+    """The collection's module_utils/progress_lines.py: the progress callback's line formats."""
+    return collection_module_utils("progress_lines")
 
 
 def _changes(task: str, res: dict, recorded: list) -> list[dict]:
@@ -191,16 +152,6 @@ def _changes(task: str, res: dict, recorded: list) -> list[dict]:
                 change.setdefault("after", diff.get("after"))
         found.append(change)
     return found
-
-
-def _failure_message(res: dict) -> str:
-    if res.get("censored"):
-        return res["censored"]
-    failed_items = [r for r in res.get("results", []) if isinstance(r, dict) and r.get("failed")]
-    messages = [r.get("msg", "") for r in failed_items] or [res.get("msg", "")]
-    # A role's checks fail in one task with one line per bad value (a list), like a loop's items.
-    lines = [line for m in messages for line in (m if isinstance(m, list) else [m])]
-    return "; ".join(str(m) for m in lines if m) or json.dumps(res)[:500]
 
 
 @dataclass
@@ -241,7 +192,7 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
     import ansible_runner
 
     result = LayerResult(layer=layer)
-    progress = Progress(layer, args.verbose, show_diff="--diff" in cmdline)
+    progress = Progress(layer, args.verbose)
     artifact_dir = STATE_DIR / "runner" / args.env / layer
     artifact_dir.mkdir(parents=True, exist_ok=True)
     # A fresh private data dir for every run: ansible-runner writes the extra vars and environment
@@ -265,6 +216,8 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
                 # The ansible-playbook of this interpreter's environment, even when it is not activated.
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                 "ANSIBLE_NOCOLOR": "1",
+                # plugins/callback/progress.py: one line per task, as ansible-playbook and AWX show them.
+                **({} if args.verbose else {"ANSIBLE_STDOUT_CALLBACK": "webstack.aws.progress"}),
                 # plugins/callback/lifeline.py: the playbook ends when this process is gone.
                 "WEBSTACK_PARENT_PID": str(os.getpid()),
                 # plugins/callback/waiting.py: a line while a task waits on AWS (WEBSTACK_WAITING_INTERVAL).

@@ -101,6 +101,7 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     spa_release = collection_module_utils("spa_release")
+    line = collection_module_utils("progress_lines").result_line
 
     command, result = args.command, LayerResult(layer=args.command)
     say = Progress(command, verbose=False).say
@@ -132,7 +133,7 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
     except (spa_release.ReleaseError, ClientError, BotoCoreError) as exc:
         took = time.monotonic() - started
         result.failures = [str(exc)]
-        say(f"[{command}] {'FAILED':<8} {task} ({took:.1f}s)\n    {exc}")
+        say(f"{line(command, 'FAILED', task, took)}\n    {exc}")
         result.status, result.rc = "failed", 2
         result.hosts = {"localhost": {"ok": 0, "changed": 0, "failed": 1, "skipped": 0, "unreachable": 0}}
         result.duration_s = round(took, 1)
@@ -140,7 +141,7 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
     # Nor at exit, where Python's last collections would walk them all (a fifth of a no-op publish).
     gc.freeze()
     took = time.monotonic() - started
-    say(f"[{command}] {'changed' if release['changed'] else 'ok':<8} {task} ({took:.1f}s)")
+    say(line(command, "changed" if release["changed"] else "ok", task, took))
     reported = {key: release[key] for key in spa_release.REPORTED[command]}
     result.outputs = {**site["outputs"], "static_site_release": reported}
     result.status, result.rc, result.duration_s = "successful", 0, round(took, 1)

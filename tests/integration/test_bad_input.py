@@ -868,6 +868,31 @@ def test_runner_stops_a_layer_on_bad_input_before_any_aws_call(tmp_path, capsys,
     assert tasks and all(CHECK_TASK.match(ln) for ln in tasks), err
 
 
+def test_ansible_playbook_prints_the_lines_runner_prints(tmp_path, capsys):
+    """The progress lines come from the webstack.aws.progress stdout callback, which the project's
+    ansible.cfg names: a plain ansible-playbook run of a layer prints what runner.py shows, line for
+    line (timings aside), here for a layer stopped by a bad value."""
+    layer, extra, line = LAYER_CASES[0]
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    deploy(tmp_path, layer, extra, endpoint)
+    shown = capsys.readouterr().err.splitlines()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
+    env.update(loopback_client_env(endpoint), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), **speed_env())
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", "inventories/local", f"playbooks/{layer}.yml"]
+    argv += ["-e", "webstack_state=present", "-e", json.dumps(extra)]
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode != 0, proc.stdout
+
+    def progress(lines):
+        return [re.sub(r" \(\d+\.\ds\)$", "", ln) for ln in lines if ln.startswith((f"[{layer}] ", "    "))]
+
+    *printed, recap = progress(proc.stdout.splitlines())
+    assert printed == progress(shown), proc.stdout
+    assert recap.startswith(f"[{layer}] recap    localhost ok=")
+    assert f"[{layer}] FAILED   Check the {layer} settings before any AWS call" in printed
+    assert f"    {line}" in printed
+
+
 def test_runner_names_an_endpoint_that_does_not_answer_in_one_line(tmp_path, capsys):
     rc, summary = deploy(tmp_path, "network", {"webstack_endpoint_timeout": 1})
     err = capsys.readouterr().err

@@ -101,8 +101,8 @@ def test_plain_ansible_playbook_shows_what_it_waits_for(stack, emulator, aws, he
         seconds = waited(proc.stdout, "[waiting] ")
         assert len(seconds) >= 2, proc.stdout[-6000:]
         assert seconds == sorted(seconds) and seconds[0] >= 1, seconds
-        task_header = proc.stdout.index(f"TASK [webstack.aws.cdn : {TASK}")
-        assert task_header < proc.stdout.index(f"{SUBJECT} \u2014")
+        # The project's stdout callback (webstack.aws.progress): the task's result line follows them.
+        assert proc.stdout.rindex(f"{SUBJECT} \u2014") < proc.stdout.index(f"[frontend] changed  {TASK}")
     finally:
         destroy_unless_gone(stack, aws, before, layers="frontend", tags="cdn", extra=settings(PLAIN_PROJECT))
     assert_unchanged(aws, before)

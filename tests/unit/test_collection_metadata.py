@@ -39,3 +39,22 @@ def test_every_modules_documentation_is_yaml_with_version_added(module):
     assert documentation["module"] == module.stem and documentation["version_added"]
     yaml.safe_load(strings["EXAMPLES"])
     yaml.safe_load(strings["RETURN"])
+
+
+PLUGINS = sorted([*(REPO / "plugins" / "callback").glob("*.py"), *(REPO / "plugins" / "lookup").glob("*.py")])
+
+
+@pytest.mark.parametrize("plugin", PLUGINS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_plugins_documentation_is_yaml_whose_description_is_text(plugin):
+    """Ansible loads a callback through its DOCUMENTATION (options): an unquoted ': ' in a line
+    turns that line into a mapping, and ansible-doc and the callback's loading fail on it."""
+    (documentation,) = [
+        node.value.value
+        for node in ast.parse(plugin.read_text()).body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DOCUMENTATION"
+    ]
+    parsed = yaml.safe_load(documentation)
+    assert parsed["name"] == plugin.stem
+    assert all(isinstance(line, str) for line in parsed["description"]), parsed["description"]
+    for option in (parsed.get("options") or {}).values():
+        assert isinstance(option["description"], str | list), option

@@ -128,3 +128,10 @@ def test_introspection_reads_the_collection_meta_and_keeps_every_range_satisfiab
         assert requirement.specifier.contains(lock[requirement.name.lower()]), line
     system = (tmp_path / "bindep.txt").read_text()
     assert "mailcap [platform:rpm]  # from collection webstack.aws" in system
+
+
+def test_the_image_makes_the_progress_callback_the_one_ansible_runner_wraps(context):
+    """AWX runs jobs through ansible-runner, which wraps the stdout callback ANSIBLE_STDOUT_CALLBACK
+    names (ORIGINAL_STDOUT_CALLBACK): with this, its jobs print the lines runner.py prints."""
+    final_stage = (context / "Containerfile").read_text().rsplit("\nFROM ", 1)[1]
+    assert "\nENV ANSIBLE_STDOUT_CALLBACK=webstack.aws.progress\n" in final_stage

@@ -17,7 +17,6 @@ from webstack.layers import (
     LayerResult,
     Progress,
     Target,
-    _failure_message,
     available_layers,
     summarize,
 )
@@ -28,6 +27,18 @@ def test_extra_vars_accept_pairs_json_and_files(tmp_path):
     vars_file.write_text("from_file: 1\nshared: file\n")
     merged = cli.parse_extra_vars(["a=1 b=two", '{"c": [1, 2], "shared": "json"}', f"@{vars_file}"])
     assert merged == {"a": "1", "b": "two", "c": [1, 2], "from_file": 1, "shared": "file"}
+
+
+def test_inline_extra_vars_take_precedence_over_files_wherever_they_are_read(tmp_path):
+    """As in the jobs (a file goes to ansible-playbook as -e @file, inline values as runner's extra
+    vars): runner.py's own settings (outputs --diagram, publish) prefer inline values too."""
+    vars_file = tmp_path / "vars.yml"
+    vars_file.write_text("webstack_project: from-file\nfrom_file: 1\n")
+    argv = ["outputs", "-e", "webstack_project=inline", "-e", f"@{vars_file}"]
+    args, _ = cli.parse_arguments(argv)
+    assert args.vars == {"webstack_project": "inline", "from_file": 1}
+    assert args.inline_vars == {"webstack_project": "inline"}
+    assert args.ansible_args == [f"-e@{vars_file.resolve()}"]
 
 
 def test_extra_vars_keep_quoted_values_and_leave_vault_values_to_ansible(tmp_path):
@@ -70,35 +81,6 @@ def test_summary_adds_up_hosts_and_fails_on_any_layer(tmp_path):
     assert summary["hosts"]["localhost"] == {"ok": 5, "changed": 1, "failed": 1}
     assert summary["outputs"] == {"network": {"a": 1}}
     json.dumps(summary)  # CI reads it as JSON
-
-
-def test_progress_prints_one_line_per_task(capsys):
-    progress = Progress("network", verbose=False)
-    progress({"event": "playbook_on_task_start", "event_data": {"task_uuid": "t1"}})
-    progress({"event": "runner_on_ok", "event_data": {"task_uuid": "t1", "task": "Make it", "res": {"changed": True}}})
-    progress(
-        {
-            "event": "runner_on_failed",
-            "event_data": {"task": "Break it", "res": {"msg": "network_az_count: must be 2 to 6"}},
-        }
-    )
-    lines = capsys.readouterr().err.splitlines()
-    assert lines[0].startswith("[network] changed  Make it")
-    assert lines[1].startswith("[network] FAILED   Break it")
-    assert "network_az_count" in lines[2]
-
-
-def test_failure_message_never_shows_censored_results():
-    assert _failure_message({"censored": "the output has been hidden", "msg": "secret"}) == (
-        "the output has been hidden"
-    )
-
-
-def test_failure_message_lists_each_failed_check_as_a_loop_would():
-    """A role's checks fail in one task whose message is a list, one line per bad value."""
-    both = ["network_az_count: must be a number from 2 to 6 (got 1)", "network_app_port: bad (got 0)"]
-    assert _failure_message({"msg": both}) == "; ".join(both)
-    assert _failure_message({"results": [{"failed": True, "msg": m} for m in both]}) == "; ".join(both)
 
 
 NOT_YAML = "{bad json"
@@ -178,27 +160,8 @@ def test_verify_names_an_endpoint_that_does_not_answer(capsys):
     assert capsys.readouterr().err == f"webstack: {NO_ANSWER.format(url=endpoint)}\n"
 
 
-def test_progress_prints_a_waiting_line_per_retry_naming_the_holder(capsys):
-    progress = Progress("certificates", verbose=False)
-    holder = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/x/1/2"
-    progress(
-        {
-            "event": "runner_retry",
-            "event_data": {
-                "task": "Delete the stack's certificates",
-                "res": {"msg": "still in use", "in_use_by": [holder], "attempts": 2, "retries": 91},
-            },
-        }
-    )
-    progress({"event": "runner_retry", "event_data": {"task": "Wait", "res": {"msg": "not yet", "attempts": 1}}})
-    assert capsys.readouterr().err.splitlines() == [
-        f"[certificates] waiting  Delete the stack's certificates: {holder} (attempt 2 of 91)",
-        "[certificates] waiting  Wait: not yet (attempt 1 of ?)",
-    ]
-
-
 def test_plan_changes_name_each_changed_item_with_before_and_after():
-    progress = Progress("frontend", verbose=False, show_diff=True)
+    progress = Progress("frontend", verbose=False)
     progress({"event": "playbook_on_task_start", "event_data": {"task_uuid": "t1"}})
     diff = {"before": {"price_class": "PriceClass_100"}, "after": {"price_class": "PriceClass_200"}}
     progress({"event": "runner_on_file_diff", "event_data": {"task_uuid": "t1", "diff": diff}})

@@ -11,7 +11,6 @@ import pytest
 
 from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
 from webstack import cli, home
-from webstack.layers import _render_diff
 
 
 @pytest.mark.parametrize(
@@ -30,12 +29,6 @@ def test_certificate_coverage_matches_one_wildcard_label(name, names, covered):
 
 def test_check_words():
     assert [stack_checks.Check("x", v, "").word for v in (True, False, None)] == ["PASS", "FAIL", "SKIP"]
-
-
-def test_plan_diff_shows_only_what_changes():
-    text = _render_diff([{"before": {"port": 80, "name": "a"}, "after": {"port": 443, "name": "a"}}])
-    assert "-port: 80" in text and "+port: 443" in text
-    assert _render_diff([{"before": {"a": 1}, "after": {"a": 1}}]) == ""
 
 
 def test_stack_settings_follow_ansible_precedence():
