@@ -320,8 +320,9 @@ def print_outputs(outputs: dict) -> None:
 
 
 def release_vars(args) -> dict:
-    """The static_site variables of `publish` and `rollback`, from their options."""
-    values: dict = {"static_site_invalidation_wait": bool(args.wait)}
+    """The static_site variables of `publish` and `rollback`, from their options; without --wait
+    the inventory's static_site_invalidation_wait holds (prod's waits)."""
+    values: dict = {"static_site_invalidation_wait": True} if args.wait else {}
     if args.command == "rollback":
         if args.to:
             values["static_site_release"] = args.to

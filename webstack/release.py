@@ -8,6 +8,7 @@ import json
 import time
 
 import yaml
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from webstack.emulator import answers, is_loopback_url
 from webstack.home import REPO, collection_module_utils, stack_settings
@@ -30,7 +31,8 @@ def _release_values(args, target: Target, extravars: dict) -> dict | None:
     values = {"static_site_project": project, "static_site_environment": environment}
     values.update(cdn_project=project, cdn_environment=environment, webstack_region=settings["webstack_region"])
     names = ["static_site_bucket_name", "static_site_distribution_id", "static_site_keep_releases"]
-    for name in [*names, "static_site_invalidation_wait_timeout", "static_site_release", *values]:
+    waits = ["static_site_invalidation_wait", "static_site_invalidation_wait_timeout"]
+    for name in [*names, *waits, "static_site_release", *values]:
         values[name] = settings.get(name, values.get(name, role.get(name)))
     if any("{{" in str(value) for value in values.values()):
         return None
@@ -69,7 +71,7 @@ def _release(spa_release, client, values: dict, extravars: dict, command: str, k
         )
         common = dict(
             distribution_id=site["distribution_id"],
-            wait=bool(extravars["static_site_invalidation_wait"]),
+            wait=boolean(values["static_site_invalidation_wait"], strict=False),
             wait_timeout=int(values["static_site_invalidation_wait_timeout"]),
         )
         if command == "publish":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from webstack import cli
+from webstack import cli, release
 from webstack.emulator import free_port
 from webstack.home import REPO
 from webstack.layers import (
@@ -39,6 +39,19 @@ def test_inline_extra_vars_take_precedence_over_files_wherever_they_are_read(tmp
     assert args.vars == {"webstack_project": "inline", "from_file": 1}
     assert args.inline_vars == {"webstack_project": "inline"}
     assert args.ansible_args == [f"-e@{vars_file.resolve()}"]
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "waits"), [("prod", [], True), ("local", [], False), ("local", ["--wait"], True)]
+)
+def test_publish_waits_for_the_invalidation_as_the_inventory_says_unless_told(env, flags, waits):
+    """prod's inventory waits for the invalidation (static_site_invalidation_wait: true); --wait
+    asks for it anywhere; runner.py's direct route resolves it as the playbook does."""
+    args, _ = cli.parse_arguments(["publish", "--env", env, "--build-dir", str(cli.DEMO_BUILD), *flags])
+    extravars = {**args.inline_vars, **cli.release_vars(args)}
+    target = Target(env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, label="test")  # local needs loopback
+    values = release._release_values(args, target, extravars)
+    assert values["static_site_invalidation_wait"] is waits
 
 
 def test_extra_vars_keep_quoted_values_and_leave_vault_values_to_ansible(tmp_path):
