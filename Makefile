@@ -6,13 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: up down test lint ruff unit bench clean graphviz
 
-# --no-compile: Python compiles each module on its first import and keeps the .pyc; compiling
-# every file of the ansible package's ~100 collections up front took half of a fresh install.
 $(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("webstack needs Python 3.11+") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt
 	@$(MAKE) --no-print-directory graphviz
 	touch $(STAMP)
 

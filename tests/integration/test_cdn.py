@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
 from tests.census import capture
 from tests.spa_routing import rendered
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
@@ -226,6 +227,12 @@ def test_switching_to_error_pages_and_the_managed_policy_and_back_converges(depl
     ]
     assert FUNCTION not in functions(cloudfront)
     assert HEADERS_POLICY not in headers_policies(cloudfront)
+    # verify's checks for these modes pass on this distribution; the default modes' fail on it.
+    for modes, all_pass in [({"spa_routing": "error_pages", "response_headers": "managed"}, True), ({}, False)]:
+        checked = stack_checks.Stack(aws, PROJECT, "local", "ap-northeast-2", "t-cdn.local.test", **modes)
+        results = [c.passed for c in stack_checks.check_spa_routing(checked, config)]
+        results += [c.passed for c in stack_checks.check_security_headers(checked, config["DefaultCacheBehavior"])]
+        assert all(results) is all_pass and len(results) >= 2, (modes, results)
     assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=legacy))) == 0
 
     assert changed(assert_ok(stack.deploy(layers="frontend", tags="cdn", extra=base))) > 0

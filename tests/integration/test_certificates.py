@@ -214,3 +214,22 @@ def test_destroy_removes_certificates_records_and_the_zone(deployed, stack, aws,
     assert zones(aws) == []
     assert_unchanged(aws, before)
     assert changed(assert_ok(stack.destroy(layers="certificates", extra=BASE))) == 0
+
+
+def test_in_us_east_1_one_certificate_serves_both(stack, aws):
+    """README: when the region is us-east-1, one certificate serves both (CloudFront and the ALB)."""
+    project = "t-one-cert"
+    domain = f"{project}.local.test"
+    extra = {**BASE, "webstack_project": project, "webstack_domain": domain, "webstack_region": "us-east-1"}
+    untouched = capture(aws)
+    try:
+        summary = assert_ok(stack.deploy(layers="certificates", extra=extra))
+        (shared,) = certificates(aws, "us-east-1", project)
+        outputs = summary["outputs"]["certificate"]
+        assert outputs["cloudfront_arn"] == outputs["alb_arn"] == shared["CertificateArn"]
+        assert set(shared["SubjectAlternativeNames"]) >= {domain, f"api.{domain}"}
+        assert certificates(aws, REGION, project) == []
+        assert_ok(stack.destroy(layers="certificates", extra=extra))
+    finally:
+        destroy_unless_gone(stack, aws, untouched, layers="certificates", extra=extra)
+    assert_unchanged(aws, untouched)

@@ -106,11 +106,13 @@ def test_https_with_modern_tls_and_http_redirects(deployed, elbv2, certificate):
     assert redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
 
 
+def attributes(elbv2) -> dict[str, str]:
+    arn = alb(elbv2)["LoadBalancerArn"]
+    return {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+
+
 def test_security_attributes(deployed, elbv2):
-    attrs = {
-        a["Key"]: a["Value"]
-        for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb(elbv2)["LoadBalancerArn"])["Attributes"]
-    }
+    attrs = attributes(elbv2)
     assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"  # ELB.4
     assert attrs["routing.http.desync_mitigation_mode"] == "defensive"  # ELB.12
     assert attrs["deletion_protection.enabled"] == "false"  # on in prod via the inventory
@@ -147,6 +149,24 @@ def test_plan_finds_the_network_by_tag_and_writes_nothing_then_deploy_applies(de
     assert_ok(stack.deploy(extra={**by_tag, "load_balancer_health_check_path": "/healthz"}, **LAYER))
     assert target_group(elbv2)["HealthCheckPath"] == "/healthz"
     assert changed(assert_ok(stack.plan(extra={**by_tag, "load_balancer_health_check_path": "/healthz"}, **LAYER))) == 0
+
+
+def test_access_logs_go_to_the_bucket_when_one_is_named_and_stop_when_it_is_not(deployed, stack, base, elbv2, aws):
+    """README: ALB access logs are optional and off by default (load_balancer_access_logs_bucket)."""
+    aws("s3").create_bucket(Bucket="t-lb-logs", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    try:
+        logged = {**base, "load_balancer_access_logs_bucket": "t-lb-logs", "load_balancer_access_logs_prefix": "alb"}
+        assert changed(assert_ok(stack.deploy(extra=logged, **LAYER))) > 0
+        logs = {key: value for key, value in attributes(elbv2).items() if key.startswith("access_logs.s3.")}
+        assert logs == {
+            "access_logs.s3.enabled": "true",
+            "access_logs.s3.bucket": "t-lb-logs",
+            "access_logs.s3.prefix": "alb",
+        }
+        assert changed(assert_ok(stack.deploy(extra=base, **LAYER))) > 0
+        assert attributes(elbv2)["access_logs.s3.enabled"] == "false"
+    finally:
+        aws("s3").delete_bucket(Bucket="t-lb-logs")
 
 
 def test_without_certificate_port_80_forwards(deployed, stack, base, elbv2):

@@ -129,9 +129,11 @@ def test_plan_of_an_update_writes_nothing_then_deploy_applies_it(deployed, stack
     assert changed(plan) > 0
     assert_unchanged(aws, unplanned)
 
+    kept = instance_of(rds)["InstanceCreateTime"]
     assert_ok(deploy_rds(stack, update))
     db = instance_of(rds)
     assert (db["BackupRetentionPeriod"], db["DBInstanceClass"]) == (7, "db.t4g.small")
+    assert db["InstanceCreateTime"] == kept  # README: deploy never deletes user data -- modified, not replaced
     assert db["MasterUserSecret"]["SecretArn"] == deployed["outputs"]["rds"]["master_secret_arn"]
 
 

@@ -147,10 +147,13 @@ def test_plan_reports_changes_and_writes_nothing(deployed, stack, s3, bucket, aw
     assert_unchanged(aws, unplanned)
 
 
-def test_update_is_applied(deployed, stack, s3, bucket):
+def test_update_is_applied_and_keeps_the_users_objects(deployed, stack, s3, bucket):
+    """README: deploy never deletes user data -- objects outside the release layout stay."""
+    s3.put_object(Bucket=bucket, Key="uploads/user-data.txt", Body=b"the user's")
     summary = assert_ok(deploy(stack, static_site_noncurrent_version_days=9))
     assert changed(summary) > 0
     assert lifecycle_days(s3, bucket) == 9
+    assert s3.get_object(Bucket=bucket, Key="uploads/user-data.txt")["Body"].read() == b"the user's"
 
 
 def test_absent_removes_a_bucket_with_versions_and_delete_markers(deployed, stack, s3, bucket, aws, before):

@@ -174,7 +174,7 @@ def test_the_destroy_workflow_plans_then_waits_for_an_approval(config):
             identifier = (nodes[identifier].get("success_nodes") or [None])[0]
         plan, approve, destroy = order
         assert templates[plan["unified_job_template"]]["job_type"] == "check"
-        assert "approval_node" in approve
+        assert approve["approval_node"]["timeout"] == 3600  # README: the approval expires after an hour
         assert templates[destroy["unified_job_template"]]["playbook"] == "playbooks/destroy.yml"
         assert templates[destroy["unified_job_template"]]["job_type"] == "run"
 
@@ -255,3 +255,14 @@ def test_every_field_is_an_option_of_the_awx_module_that_applies_it(config, vari
         assert {field for node in nodes for field in node} <= set(node_options)
         approval = set(node_options["approval_node"]["suboptions"])
         assert all(set(node["approval_node"]) <= approval for node in nodes if "approval_node" in node)
+
+
+def test_no_template_prompts_for_its_inventory_or_credential(config):
+    """README: every template is bound to one environment's inventory and that account's credential
+    and prompts for neither, so a launch cannot pair prod's hosts with dev's account."""
+    for template in config["controller_templates"]:
+        env = template["name"].split()[1]
+        assert template["inventory"] == f"webstack {env}", template["name"]
+        assert template["credentials"] == [f"webstack AWS {env}"], template["name"]
+        prompts = {key for key, value in template.items() if key.startswith("ask_") and value}
+        assert not prompts & {"ask_inventory_on_launch", "ask_credential_on_launch"}, template["name"]

@@ -542,7 +542,10 @@ def test_waiting_interval_is_read_from_ansible_cfg(tmp_path):
 
 # -- make and CI -----------------------------------------------------------------------------------
 def _make(*arguments: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", *arguments], cwd=cwd, check=False, capture_output=True, text=True, timeout=60)
+    # Run as a user runs it, also when this suite itself runs under `make test` (no sub-make banners).
+    env = {key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+    argv = ["make", *arguments]
+    return subprocess.run(argv, cwd=cwd, env=env, check=False, capture_output=True, text=True, timeout=60)
 
 
 def test_make_targets_name_the_commands_the_readme_says():
@@ -659,3 +662,124 @@ def test_every_role_readme_lists_each_of_its_variables(role):
     rows = _readme_variable_rows(role)
     assert len(rows) > 5
     assert sorted(name for name in names if not _listed(name, rows)) == []
+
+
+# -- runner.py's emulator, confirmation and publish route ------------------------------------------
+def test_emulator_start_prints_the_exports_for_ansible_by_hand_and_stop_stops_it(tmp_path):
+    """README: `emulator start` prints shell exports, so you can run Ansible by hand against it."""
+    env = {**os.environ, "WEBSTACK_STATE_DIR": str(tmp_path)}
+    runner = [sys.executable, str(REPO / "runner.py"), "emulator"]
+    started = subprocess.run([*runner, "start"], env=env, capture_output=True, text=True, timeout=60, check=True)
+    try:
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines())
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", exports["AWS_ENDPOINT_URL"]), exports
+        assert exports["AWS_ACCESS_KEY_ID"] == "testing" and exports["ANSIBLE_STRATEGY"] == "mitogen_linear"
+        import boto3
+
+        sts = boto3.client(
+            "sts",
+            region_name="ap-northeast-2",
+            endpoint_url=exports["AWS_ENDPOINT_URL"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        assert sts.get_caller_identity()["Account"]
+    finally:
+        stopped = subprocess.run([*runner, "stop"], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert "emulator stopped" in stopped.stderr
+    status = subprocess.run([*runner, "status"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert (status.returncode, status.stdout.strip()) == (3, "not running")
+
+
+@pytest.mark.parametrize(("typed", "confirmed"), [("prod", True), ("  prod ", True), ("dev", False), ("", False)])
+def test_destroy_outside_local_takes_the_environments_name_typed_at_the_prompt(monkeypatch, typed, confirmed):
+    """README: the confirmation names the environment: --confirm ENV or, on a terminal without
+    --confirm, typed at the prompt."""
+    args = cli.build_parser().parse_args(["destroy", "--env", "prod"])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or typed)
+    assert cli.confirmed(args) is confirmed
+    assert asked and "(prod)" in asked[0]
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    assert cli.confirmed(args) is False  # no terminal, no --confirm: refused
+
+
+def test_the_release_waits_default_to_900_seconds_every_10():
+    """README: destroy retries for up to *_release_timeout (900 s; every *_release_delay, 10 s)."""
+    for role in ("certificate", "cdn", "network"):
+        defaults = _yaml(ROLES_DIR / role / "defaults" / "main.yml")
+        assert (defaults[f"{role}_release_timeout"], defaults[f"{role}_release_delay"]) == (900, 10), role
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--ansible"], ["--tags", "static_site"], ["-e", "@VARS"], ["-e", '{"static_site_keep_releases": "{{ 2 + 1 }}"}']],
+    ids=["ansible", "tags", "vars-file", "templated"],
+)
+def test_publish_takes_the_playbook_route_when_only_ansible_can_resolve_its_inputs(tmp_path, extra):
+    """README: `--ansible` (and `--tags`, vault or `@file` variables, a templated setting) runs
+    playbooks/publish.yml instead of the release library."""
+    from webstack import release
+    from webstack.layers import Target
+
+    (tmp_path / "vars.yml").write_text("static_site_keep_releases: 3\n")
+    extra = [value.replace("@VARS", f"@{tmp_path / 'vars.yml'}") for value in extra]
+    target = Target(env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, label="test")
+    base = ["publish", "--env", "local", "--build-dir", str(cli.DEMO_BUILD)]
+    args, _ = cli.parse_arguments(base)
+    assert release._release_values(args, target, {**args.inline_vars, **cli.release_vars(args)}) is not None
+    args, _ = cli.parse_arguments([*base, *extra])
+    assert release._release_values(args, target, {**args.inline_vars, **cli.release_vars(args)}) is None
+
+
+def test_make_up_and_down_run_the_commands_the_readme_says():
+    """README: `make up` starts the emulator, deploys the whole stack, publishes the demo SPA and
+    prints the endpoints; `make down` destroys the stack and stops the emulator."""
+    runner = ".venv/bin/python runner.py"
+    up = _make("-n", "-o", ".venv/.installed", "up")
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.splitlines() == [
+        f"{runner} emulator start",
+        f"{runner} deploy --env local > /dev/null",
+        f"{runner} publish --env local > /dev/null",
+        f"{runner} outputs --env local > /dev/null",
+    ]
+    down = _make("-n", "-o", ".venv/.installed", "down")
+    assert down.stdout.splitlines() == [f"{runner} destroy --env local", f"{runner} emulator stop"]
+
+
+def test_the_suite_runs_its_own_emulator_and_never_the_one_make_up_started(emulator):
+    """README: make test starts its own moto servers (one per pytest worker, on free loopback ports)
+    and never uses the emulator `make up` started, nor anything but loopback."""
+    from webstack import emulator as emulator_module
+
+    assert "AWS_ENDPOINT_URL" not in os.environ
+    assert not emulator_module.STATE_FILE.is_relative_to(Path.home() / ".cache" / "webstack")
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emulator.url)
+    parent = int(Path(f"/proc/{emulator.pid}/stat").read_text().rsplit(") ", 1)[1].split()[1])
+    assert parent == os.getpid()  # this worker's own server
+
+
+def test_outputs_without_dot_says_why_there_is_no_diagram_and_still_prints_the_outputs(tmp_path, monkeypatch, capsys):
+    """README: without Graphviz's dot, `outputs --diagram` says `webstack: no diagram: ...`, still
+    prints the outputs, exits 1 and puts the reason in the summary's diagram_error."""
+    from webstack import diagram
+    from webstack.layers import LayerResult
+
+    outputs = {"dns": {"site_url": "https://t-dot.local.test"}}
+    done = LayerResult("outputs", "successful", 0, {"localhost": {"ok": 1}}, outputs)
+    monkeypatch.setattr(cli, "run_command", lambda args, target, layers: ([done], []))
+    monkeypatch.setattr(diagram, "live_stack", lambda env, settings, config: {"resources": []})
+    monkeypatch.setattr(diagram, "graph", lambda stack: diagram.Graph("t-dot"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot there: the real renderer says what installs it
+    summary_file = tmp_path / "summary.json"
+    argv = ["outputs", "--endpoint-url", "http://127.0.0.1:9", "--summary-file", str(summary_file)]
+    assert cli.main([*argv, "--diagram", str(tmp_path / "stack.png")]) == 1
+    printed = capsys.readouterr()
+    outputs_at = printed.err.index('dns.site_url: "https://t-dot.local.test"')
+    assert printed.err.index("webstack: no diagram: ") < outputs_at  # said first, the outputs follow
+    assert "`make graphviz` installs it" in printed.err
+    summary = yaml.safe_load(summary_file.read_text())
+    assert summary["status"] == "failed" and "make graphviz" in summary["diagram_error"]
+    assert not (tmp_path / "stack.png").exists()

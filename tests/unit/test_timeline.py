@@ -5,6 +5,7 @@ AWS's waits; the pictures' formats."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,14 @@ def test_report_names_a_timeline_it_cannot_read(tmp_path, capsys):
     assert "cannot read the timeline" in capsys.readouterr().err
     (tmp_path / "bad.timeline.json").write_text("{not json")
     assert cli.main(["report", "--timeline", str(tmp_path / "bad.timeline.json")]) == 2
+
+
+def test_a_no_log_task_is_ok_in_the_timeline_and_nothing_of_its_result_is_kept():
+    """README: a no_log task (the database instance) shows as ok: Ansible hides whether it changed."""
+    recorder = tl.Recorder()
+    censored = {"censored": "the output has been hidden due to the fact that 'no_log: true' was specified"}
+    job = FakeJob()
+    recorder.record(job, "backend", event("runner_on_ok", "Read the secret", res=censored))
+    (task,) = recorder.timeline("deploy", "local")["tasks"]
+    assert (task["task"], task["status"]) == ("Read the secret", "ok")
+    assert "hidden" not in json.dumps(task) and set(task) >= {"job", "start", "duration", "status"}
