@@ -20,8 +20,8 @@ description:
   - The layer is the name of the playbook file the play comes from (C(backend) for C(playbooks/backend.yml)), so a run
     of C(site.yml) names each layer.
   - C(runner.py) uses it for every job (with C(--verbose), Ansible's default output instead). For C(ansible-playbook),
-    set C(ANSIBLE_STDOUT_CALLBACK=webstack.aws.progress) or C(stdout_callback) in C(ansible.cfg); in AWX, the job
-    template's C(ANSIBLE_STDOUT_CALLBACK) environment variable.
+    set C(ANSIBLE_STDOUT_CALLBACK=webstack.aws.progress) or C(stdout_callback) in C(ansible.cfg) (the project's does);
+    in AWX, C(ANSIBLE_STDOUT_CALLBACK) in the job's environment, which the project's execution environment sets.
 requirements:
   - Set as the stdout callback (it replaces Ansible's default output).
 options:
@@ -41,14 +41,14 @@ from pathlib import Path
 
 from ansible.plugins.callback import CallbackBase
 
-DEBUG = {"ansible.builtin.debug", "ansible.legacy.debug", "debug"}
-
 from ansible_collections.webstack.aws.plugins.module_utils.progress_lines import (
     failure_message,
     render_diff,
     result_line,
     retry_line,
 )
+
+DEBUG = {"ansible.builtin.debug", "ansible.legacy.debug", "debug"}
 
 
 class CallbackModule(CallbackBase):
