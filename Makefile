@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# ansible-lint runs ansible-playbook --syntax-check: the virtualenv's, activated or not.
+ANSIBLE_LINT = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint
 
 .PHONY: up down test lint ruff unit bench clean graphviz
 
@@ -53,14 +55,14 @@ down: $(STAMP)
 ## ansible-lint runs while pytest's workers wait on the emulator (its report follows pytest's);
 ## the target fails when either does.
 test: $(STAMP) ruff
-	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint > $(VENV)/ansible-lint.log 2>&1 & linting=$$!; \
+	@$(ANSIBLE_LINT) > $(VENV)/ansible-lint.log 2>&1 & linting=$$!; \
 	$(BIN)/pytest; tested=$$?; \
 	wait $$linting; linted=$$?; \
 	echo "ansible-lint (production profile), run beside pytest:"; cat $(VENV)/ansible-lint.log; \
 	[ $$tested = 0 ] && [ $$linted = 0 ]
 
 lint: ruff
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint
+	$(ANSIBLE_LINT)
 
 ruff: $(STAMP)
 	$(BIN)/ruff check .

@@ -111,7 +111,8 @@ class Progress:
             recorded = self.diffs.pop(data.get("task_uuid", ""), [])
             self.changes += _changes(data.get("task", ""), res, recorded)
         elif kind in {"runner_on_failed", "runner_on_unreachable"} and not data.get("ignore_errors"):
-            self.failures.append(progress_lines().failure_message(res))
+            # The message the progress callback prints under the line (module_utils/progress_lines.py).
+            self.failures.append(collection_module_utils("progress_lines").failure_message(res))
         if kind == "playbook_on_stats":
             self.artifact_data = data.get("artifact_data", {})
         self._stdout(kind, event.get("stdout") or "")
@@ -128,11 +129,6 @@ class Progress:
     def say(self, text: str) -> None:
         with self._lock:
             print(text, file=sys.stderr, flush=True)
-
-
-def progress_lines():
-    """The collection's module_utils/progress_lines.py: the progress callback's line formats."""
-    return collection_module_utils("progress_lines")
 
 
 def _changes(task: str, res: dict, recorded: list) -> list[dict]:

@@ -8,7 +8,6 @@ import json
 import time
 
 import yaml
-from ansible.module_utils.parsing.convert_bool import boolean
 
 from webstack.emulator import answers, is_loopback_url
 from webstack.home import REPO, collection_module_utils, stack_settings
@@ -47,6 +46,8 @@ def _release(spa_release, client, values: dict, extravars: dict, command: str, k
     while the bucket is checked, the distribution found and the build hashed."""
     import gc
     from concurrent.futures import ThreadPoolExecutor
+
+    from ansible.module_utils.parsing.convert_bool import boolean  # Ansible's reading of a boolean setting
 
     s3, sts = client("s3"), client("sts")
     project, environment = values["static_site_project"], values["static_site_environment"]

@@ -10,6 +10,7 @@ from botocore.stub import Stubber
 
 from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf
 from ansible_collections.webstack.aws.plugins.modules import cloudfront_spa_error_pages as mod
+from tests.unit.test_cloudfront_distribution_config import spec as distribution_spec
 
 SPA = [
     {"ErrorCode": 403, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10},
@@ -38,27 +39,16 @@ def client(aws):
 def distribution(client, request):
     """A fresh distribution with one unrelated error response (500 -> /500.html) to keep."""
     parts = cf.desired_distribution_parts(
-        {
-            "comment": "spa error pages unit test",
-            "enabled": True,
-            "origin_id": "s3-site",
-            "origin_domain_name": "t-spa-unit.s3.ap-northeast-2.amazonaws.com",
-            "origin_access_control_id": "",
-            "default_root_object": "index.html",
-            "viewer_protocol_policy": "redirect-to-https",
-            "cache_policy_id": cf.CACHING_OPTIMIZED_POLICY_ID,
-            "response_headers_policy_id": cf.SECURITY_HEADERS_POLICY_ID,
-            "compress": True,
-            "http_version": "http2and3",
-            "ipv6_enabled": True,
-            "price_class": "PriceClass_100",
-            "aliases": [],
-            "acm_certificate_arn": "",
-            "minimum_protocol_version": "TLSv1.2_2021",
-            "custom_error_responses": [
+        distribution_spec(
+            comment="spa error pages unit test",
+            origin_domain_name="t-spa-unit.s3.ap-northeast-2.amazonaws.com",
+            origin_access_control_id="",
+            aliases=[],
+            acm_certificate_arn="",
+            custom_error_responses=[
                 {"ErrorCode": 500, "ResponsePagePath": "/500.html", "ResponseCode": "500", "ErrorCachingMinTTL": 5}
             ],
-        }
+        )
     )
     config = cf.new_distribution_config(f"t-spa-unit-{request.node.name}", parts)
     dist, etag = cf.create_distribution(client, config, {"Project": "t-spa-unit"})

@@ -32,6 +32,7 @@ from ansible.vars.manager import VariableManager
 
 from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf
 from ansible_collections.webstack.aws.plugins.modules import cloudfront_distribution_spa
+from tests.unit.test_cloudfront_distribution_config import spec as distribution_spec
 from webstack import cli, layers
 from webstack.home import REPO
 from webstack.timeline import Recorder
@@ -342,30 +343,7 @@ def test_s3_access_logs_cloudfront_logs_waf_and_vpc_flow_logs_are_off():
     # and the config it creates carries neither (CloudFront then has logging off and no web ACL).
     options = yaml.safe_load(cloudfront_distribution_spa.DOCUMENTATION)["options"]
     assert [name for name in options if re.search(r"log|waf|web_acl", name)] == []
-    params = {
-        "name": "t-local-cdn",
-        "comment": None,
-        "enabled": True,
-        "origin_id": "s3-site",
-        "origin_domain_name": "t-site.s3.ap-northeast-2.amazonaws.com",
-        "origin_access_control_id": "E2OAC",
-        "default_root_object": "index.html",
-        "viewer_protocol_policy": "redirect-to-https",
-        "cache_policy_id": cf.CACHING_OPTIMIZED_POLICY_ID,
-        "response_headers_policy_id": cf.SECURITY_HEADERS_POLICY_ID,
-        "function_associations": [],
-        "compress": True,
-        "http_version": "http2and3",
-        "ipv6_enabled": True,
-        "price_class": "PriceClass_100",
-        "aliases": [],
-        "acm_certificate_arn": "",
-        "minimum_protocol_version": "TLSv1.2_2021",
-        "custom_error_responses": None,
-    }
-    config = cf.new_distribution_config(
-        "t-local-cdn-1", cf.desired_distribution_parts(cloudfront_distribution_spa.spec_from(params))
-    )
+    config = cf.new_distribution_config("t-local-cdn-1", cf.desired_distribution_parts(distribution_spec()))
     assert "PriceClass" in config
     assert {"Logging", "WebACLId"} & set(config) == set()
 
