@@ -4,13 +4,14 @@ template and defaults, and `handler(event)` run in a JavaScript engine (QuickJS)
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jinja2
 import quickjs
 import yaml
 
-ROLE = Path(__file__).resolve().parents[1] / "roles" / "cdn"
+from webstack.home import COLLECTION
+
+ROLE = COLLECTION / "roles" / "cdn"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 
 

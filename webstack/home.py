@@ -1,10 +1,10 @@
-"""Where webstack's files are: the checkout whose playbooks/, inventories/, roles/, group_vars/ and
-demo/ the commands run, and the state directory (ansible-runner's artifacts, summaries, the
-persistent emulator's record).
+"""Where webstack's files are: the checkout whose collection (playbooks, roles, plugins, in
+collections/ansible_collections/webstack/aws), inventories/ and demo/ the commands run, and the
+state directory (ansible-runner's artifacts, summaries, the persistent emulator's record).
 
 The checkout is, in this order: the one this package lies in (webstack/ at its root, as in the
 repository); else $WEBSTACK_HOME; else the current directory or the nearest parent of it that holds
-playbooks/ and galaxy.yml (a `pip install`ed package run from inside a checkout); else the current
+the collection (a `pip install`ed package run from inside a checkout); else the current
 directory, where the commands then find no playbooks (`--help` works anywhere).
 """
 
@@ -15,10 +15,14 @@ from pathlib import Path
 
 import yaml
 
+# The collection inside a checkout: a playbook project's adjacent collection (ansible-creator's
+# layout), which ansible.cfg's collections_path finds without installing it.
+COLLECTION_PATH = Path("collections", "ansible_collections", "webstack", "aws")
+
 
 def is_checkout(path: Path) -> bool:
     """A webstack checkout: the collection (galaxy.yml) with its playbooks."""
-    return (path / "galaxy.yml").is_file() and (path / "playbooks").is_dir()
+    return (path / COLLECTION_PATH / "galaxy.yml").is_file() and (path / COLLECTION_PATH / "playbooks").is_dir()
 
 
 def find_checkout() -> Path:
@@ -32,7 +36,8 @@ def find_checkout() -> Path:
 
 
 REPO = find_checkout()
-PLAYBOOKS = REPO / "playbooks"
+COLLECTION = REPO / COLLECTION_PATH
+PLAYBOOKS = COLLECTION / "playbooks"
 INVENTORIES = REPO / "inventories"
 DEMO_BUILD = REPO / "demo" / "spa" / "dist"
 STATE_DIR = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "webstack"))
@@ -47,7 +52,7 @@ def stack_settings(env: str, extra_vars: dict) -> dict:
     """The handful of plain settings verify needs, with Ansible's precedence for this layout:
     group_vars/all, then the environment's inventory group_vars, then --extra-vars."""
     settings: dict = {}
-    sources = sorted((REPO / "group_vars" / "all").glob("*.yml"))
+    sources = sorted((PLAYBOOKS / "group_vars" / "all").glob("*.yml"))
     sources += sorted((INVENTORIES / env / "group_vars").glob("*.yml"))
     for source in sources:
         settings.update(yaml.safe_load(source.read_text()) or {})
@@ -56,8 +61,7 @@ def stack_settings(env: str, extra_vars: dict) -> dict:
 
 
 def collection_module_utils(name: str):
-    """A module of this checkout's webstack.aws module_utils, imported by its collection name (the
-    repository is the collection: collections/ansible_collections/webstack/aws links back to it)."""
+    """A module of this checkout's webstack.aws module_utils, imported by its collection name."""
     import importlib
 
     from ansible.utils.collection_loader import AnsibleCollectionConfig

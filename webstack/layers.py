@@ -14,13 +14,28 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from webstack import timeline as webstack_timeline
 from webstack.emulator import Emulator, is_loopback_url, loopback_client_env, site_python_path
 from webstack.home import INVENTORIES, PLAYBOOKS, REPO, STATE_DIR, collection_module_utils
 
-# Deploy order. Layers in one stage do not depend on each other and run side by side: the
-# certificates (hosted zone, ACM requests, DNS validation) are issued while the network is built.
-STAGES: list[list[str]] = [["network", "certificates"], ["backend", "frontend"], ["dns"]]
+
+def read_stages(site: Path) -> list[list[str]]:
+    """The deploy order, written once: the collection's playbooks/site.yml imports the layers in
+    order, and each import's `webstack_stage` groups the layers that do not depend on each other
+    (the certificates are issued while the network is built). None outside a checkout."""
+    if not site.is_file():
+        return []
+    stages: dict[int, list[str]] = {}
+    for play in yaml.safe_load(site.read_text()):
+        layer = Path(play["ansible.builtin.import_playbook"]).stem
+        stages.setdefault(play["vars"]["webstack_stage"], []).append(layer)
+    return [stages[number] for number in sorted(stages)]
+
+
+# Layers in one stage run side by side, the stages one after another.
+STAGES = read_stages(PLAYBOOKS / "site.yml")
 LOCAL_ENV = "local"
 # The same line as playbooks/tasks/preflight.yml's endpoint check.
 NO_ANSWER = (

@@ -10,7 +10,7 @@ import time
 import yaml
 
 from webstack.emulator import answers, is_loopback_url
-from webstack.home import REPO, collection_module_utils, stack_settings
+from webstack.home import COLLECTION, collection_module_utils, stack_settings
 from webstack.layers import NO_ANSWER, LayerResult, Progress, Target, retries
 
 VIA_ANSIBLE_HELP = (
@@ -24,7 +24,7 @@ def _release_values(args, target: Target, extravars: dict) -> dict | None:
     static_site role's defaults), or None when a value needs Ansible or preflight would refuse."""
     if args.ansible or args.tags or args.ansible_args:
         return None
-    role = yaml.safe_load((REPO / "roles" / "static_site" / "defaults" / "main.yml").read_text())
+    role = yaml.safe_load((COLLECTION / "roles" / "static_site" / "defaults" / "main.yml").read_text())
     settings = {**stack_settings(args.env, args.vars), **extravars}
     project, environment = settings["webstack_project"], settings["webstack_environment"]
     values = {"static_site_project": project, "static_site_environment": environment}

@@ -4,8 +4,9 @@ workflows, in infra.aap_configuration's variables (controller_templates, control
 
 Surveys are made from the roles' meta/argument_specs.yml (and the comments of group_vars/all for
 webstack_* settings), so a question says what the role documents and changes when the role does.
-The workflow's stages are runner.py's STAGES. Run it after changing either; the test suite fails
-while the committed files differ from what this prints (tests/unit/test_awx_configuration.py).
+The workflow's stages are runner.py's STAGES (the collection's playbooks/site.yml). Run it after
+changing either; the test suite fails while the committed files differ from what this prints
+(tests/unit/test_awx_configuration.py).
 
     .venv/bin/python extensions/awx/generate.py          # rewrite the two files
     .venv/bin/python extensions/awx/generate.py --check  # exit 1 if they are out of date
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIGS = Path(__file__).resolve().parent / "configs"
 sys.path.insert(0, str(REPO))
 
+from webstack.home import COLLECTION, PLAYBOOKS  # noqa: E402
 from webstack.layers import STAGES  # noqa: E402
 
 ORGANIZATION = "Default"
@@ -52,10 +54,15 @@ PUBLISH_QUESTIONS = [
 ROLLBACK_QUESTIONS = ["static_site_release", "static_site_invalidation_wait", "static_site_invalidation_wait_timeout"]
 
 
+def playbook(name: str) -> str:
+    """A playbook of the collection, by its path in the project (what a job template names)."""
+    return str((PLAYBOOKS / name).relative_to(REPO))
+
+
 def role_options() -> dict[str, dict]:
     """Every option of every entry point of every role, by name (entry points share definitions)."""
     options: dict[str, dict] = {}
-    for spec_file in sorted(REPO.glob("roles/*/meta/argument_specs.yml")):
+    for spec_file in sorted((COLLECTION / "roles").glob("*/meta/argument_specs.yml")):
         for entry in yaml.safe_load(spec_file.read_text())["argument_specs"].values():
             for name, spec in (entry.get("options") or {}).items():
                 options.setdefault(name, spec)
@@ -65,7 +72,7 @@ def role_options() -> dict[str, dict]:
 def group_var_options() -> dict[str, dict]:
     """The webstack_* settings of group_vars/all, described by the comment lines above each."""
     options: dict[str, dict] = {}
-    for source in sorted((REPO / "group_vars" / "all").glob("*.yml")):
+    for source in sorted((PLAYBOOKS / "group_vars" / "all").glob("*.yml")):
         values = yaml.safe_load(source.read_text()) or {}
         comment: list[str] = []
         for line in source.read_text().splitlines():
@@ -181,7 +188,7 @@ def templates(env: str, known: dict[str, dict]) -> list[dict]:
         template(
             env,
             "destroy plan",
-            "playbooks/destroy.yml",
+            playbook("destroy.yml"),
             "What destroy would delete and what blocks it, in check mode; deletes nothing",
             survey_enabled=True,
             survey_spec=survey("destroy plan", DESTROY_QUESTIONS, known),
@@ -191,7 +198,7 @@ def templates(env: str, known: dict[str, dict]) -> list[dict]:
             env,
             # Not "destroy": a workflow node names its template, and the workflow has that name.
             "destroy after approval",
-            "playbooks/destroy.yml",
+            playbook("destroy.yml"),
             f"Remove the stack in reverse order. Launch it through the 'webstack {env} destroy' workflow, which plans "
             "and waits for an approval first; give execute on this template to no one",
             survey_enabled=True,
@@ -200,7 +207,7 @@ def templates(env: str, known: dict[str, dict]) -> list[dict]:
         template(
             env,
             "publish",
-            "playbooks/publish.yml",
+            playbook("publish.yml"),
             "Upload an SPA build (a directory in the project or the image) as a new release and make it live",
             survey_enabled=True,
             survey_spec=survey("publish", PUBLISH_QUESTIONS, known),
@@ -208,20 +215,20 @@ def templates(env: str, known: dict[str, dict]) -> list[dict]:
         template(
             env,
             "rollback",
-            "playbooks/rollback.yml",
+            playbook("rollback.yml"),
             "Make the previous (or the named) release live again, without uploading anything",
             survey_enabled=True,
             survey_spec=survey("rollback", ROLLBACK_QUESTIONS, known),
         ),
-        template(env, "outputs", "playbooks/outputs.yml", "Read the stack's endpoints and ids from AWS"),
+        template(env, "outputs", playbook("outputs.yml"), "Read the stack's endpoints and ids from AWS"),
     ]
-    found.append(template(env, "verify", "playbooks/verify.yml", "Check the deployed stack against the architecture"))
+    found.append(template(env, "verify", playbook("verify.yml"), "Check the deployed stack against the architecture"))
     for layer in [layer for stage in STAGES for layer in stage]:
         found.append(
             template(
                 env,
                 f"layer {layer}",
-                f"playbooks/{layer}.yml",
+                playbook(f"{layer}.yml"),
                 f"Converge the {layer} layer alone (a node of the 'webstack {env} deploy in stages' workflow)",
                 extra_vars={"webstack_state": "present"},
             )

@@ -24,6 +24,7 @@ import pytest
 
 from webstack import cli, home
 from webstack.emulator import FAKE_CREDENTIALS, MODULE_PAUSE_S, free_port, loopback_client_env
+from webstack.home import PLAYBOOKS
 from webstack.layers import NO_ANSWER, aws_target, speed_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -700,7 +701,7 @@ def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:
             PREFLIGHT,
             {
                 "name": "Check the target before any AWS call",
-                "ansible.builtin.include_tasks": str(REPO / "playbooks/tasks/preflight.yml"),
+                "ansible.builtin.include_tasks": str(PLAYBOOKS / "tasks" / "preflight.yml"),
                 # One second is enough to find a closed port closed (the default waits 3).
                 "vars": {"webstack_preflight_roles": list(ROLES), "webstack_endpoint_timeout": 1},
             },
@@ -747,8 +748,8 @@ def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:
 def bulk(tmp_path_factory):
     """Runs every case in one ansible-playbook run and returns (results by case id, its output)."""
     tmp = tmp_path_factory.mktemp("bad-input")
-    # Playbook-adjacent group_vars, as for playbooks/*.yml and site.yml (group_vars/all).
-    (tmp / "group_vars").symlink_to(REPO / "group_vars")
+    # Playbook-adjacent group_vars, as for the collection's playbooks and site.yml (group_vars/all).
+    (tmp / "group_vars").symlink_to(PLAYBOOKS / "group_vars")
     results_file = tmp / "results.json"
     playbook = tmp / "bad_input.yml"
     playbook.write_text(json.dumps(playbook_for(CASES, results_file), indent=1))
@@ -878,7 +879,7 @@ def test_ansible_playbook_prints_the_lines_runner_prints(tmp_path, capsys):
     shown = capsys.readouterr().err.splitlines()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
     env.update(loopback_client_env(endpoint), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), **speed_env())
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", "inventories/local", f"playbooks/{layer}.yml"]
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", "inventories/local", str(PLAYBOOKS / f"{layer}.yml")]
     argv += ["-e", "webstack_state=present", "-e", json.dumps(extra)]
     proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode != 0, proc.stdout

@@ -8,7 +8,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from webstack.home import COLLECTION
+
 BIN = Path(sys.executable).parent
 
 
@@ -19,12 +20,12 @@ def run(*argv, cwd, env=None):
 
 
 def test_built_collection_installs_and_resolves_elsewhere(tmp_path):
-    run(str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), cwd=REPO)
+    run(str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), cwd=COLLECTION)
     (tarball,) = tmp_path.glob("webstack-aws-*.tar.gz")
     with tarfile.open(tarball) as packed:
         top = {name.split("/")[0] for name in packed.getnames()}
-    assert {"MANIFEST.json", "FILES.json", "meta", "plugins", "roles", "playbooks"} <= top
-    assert not top & {"runner.py", "webstack", "pyproject.toml", "inventories", "demo", "benchmarks", "tests"}
+    # The collection and only it: no runner.py, webstack package, inventories, tests or demo.
+    assert top == {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "meta", "plugins", "roles", "playbooks"}
     installed = tmp_path / "installed"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -66,5 +67,13 @@ def test_built_collection_installs_and_resolves_elsewhere(tmp_path):
     )
     out = run(str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), cwd=elsewhere, env=env)
     assert "failed=0" in out
+    # The collection's playbooks run by name, with the settings they ship (playbooks/group_vars),
+    # and refuse a bad setting before any AWS call.
+    hosts = elsewhere / "hosts"
+    hosts.write_text(f"[webstack]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+    site = [str(BIN / "ansible-playbook"), "-i", str(hosts), "webstack.aws.site", "-e", "webstack_state=bogus"]
+    proc = subprocess.run(site, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "webstack_state must be present or absent (got bogus)" in proc.stdout
     doc = run(str(BIN / "ansible-doc"), "-l", "webstack.aws", cwd=elsewhere, env=env)
     assert "webstack.aws." in doc

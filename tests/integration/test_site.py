@@ -26,6 +26,7 @@ from tests.faults import FaultProxy
 from tests.interruptions import made, publish_census
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
 from webstack import cli, home
+from webstack.home import PLAYBOOKS
 from webstack.layers import available_layers
 
 PROJECT = "t-site"
@@ -229,7 +230,7 @@ def test_ansible_playbook_verify_prints_what_runner_verify_prints(verified, stac
     (tmp_path / "vars.json").write_text(json.dumps(BASE))
     playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local"]
     proc = subprocess.run(
-        [*playbook, "playbooks/verify.yml", "-e", f"@{tmp_path / 'vars.json'}"],
+        [*playbook, str(PLAYBOOKS / "verify.yml"), "-e", f"@{tmp_path / 'vars.json'}"],
         cwd=home.REPO,
         env={
             **os.environ,

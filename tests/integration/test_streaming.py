@@ -20,17 +20,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from webstack.home import PLAYBOOKS
 from webstack.layers import speed_env
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The quickest layer (the whole test stays near 20 s): its hosted zone is created, its records skipped
 # (no load balancer, no distribution). Two domains, or the runs would race to create one zone.
-PLAYBOOK = "playbooks/dns.yml"
-# What the playbook needs from the checkout: the collection (linked from collections/), its
-# settings, and webstack/runtime/ for the emulator's consistency pauses (tests/conftest.py's speed-up).
-PROJECT_CONTENT = ["ansible.cfg", "galaxy.yml", "collections", "group_vars", "meta", "playbooks", "plugins", "roles"]
-PROJECT_CONTENT += ["webstack/runtime"]
+PLAYBOOK = str((PLAYBOOKS / "dns.yml").relative_to(REPO))
+# What the playbook needs from the checkout: the collection (in collections/, its playbooks'
+# settings with it), ansible.cfg, and webstack/runtime/ for the emulator's consistency pauses
+# (tests/conftest.py's speed-up).
+PROJECT_CONTENT = ["ansible.cfg", "collections", "webstack/runtime"]
 TIMEOUT_S = 240
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.census import capture
 from tests.support import assert_ok, assert_unchanged, destroy_unless_gone
+from webstack.home import PLAYBOOKS
 from webstack.layers import speed_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ PLAIN_PROJECT = "t-wait-plain"
 HOLD_S = 6
 TASK = "Ensure the distribution"
 SUBJECT = "distribution to reach Deployed"
-PLAYBOOK = ["ansible-playbook", "-i", "inventories/local", "playbooks/frontend.yml", "--tags", "cdn"]
+PLAYBOOK = ["ansible-playbook", "-i", "inventories/local", str(PLAYBOOKS / "frontend.yml"), "--tags", "cdn"]
 
 
 def settings(project: str) -> dict:

@@ -11,9 +11,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from webstack.home import COLLECTION, PLAYBOOKS
 from webstack.layers import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def project_path(playbook: str) -> str:
+    """Where a job template finds one of the collection's playbooks: its path in the project."""
+    return str((PLAYBOOKS / playbook).relative_to(REPO))
+
+
 AWX = REPO / "extensions" / "awx"
 SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
 
@@ -50,11 +58,11 @@ def by_name(items: list[dict]) -> dict[str, dict]:
 
 def documented_variables() -> set[str]:
     names: set[str] = set()
-    for spec_file in REPO.glob("roles/*/meta/argument_specs.yml"):
+    for spec_file in (COLLECTION / "roles").glob("*/meta/argument_specs.yml"):
         for entry in yaml.safe_load(spec_file.read_text())["argument_specs"].values():
             names |= set(entry.get("options") or {})
     # The project-wide settings every playbook loads (group_vars/all: defaults with their comments).
-    for source in (REPO / "group_vars" / "all").glob("*.yml"):
+    for source in (PLAYBOOKS / "group_vars" / "all").glob("*.yml"):
         names |= {name for name in yaml.safe_load(source.read_text()) or {} if name.startswith("webstack_")}
     return names
 
@@ -120,7 +128,7 @@ def test_every_operation_has_a_template_per_environment(config):
     assert not set(templates) & set(workflows), "a workflow node names its template: names must differ"
     envs = {inventory["name"].removeprefix("webstack ") for inventory in config["controller_inventories"]}
     assert envs == {"dev", "prod"}
-    verify = ["verify"] if (REPO / "playbooks" / "verify.yml").is_file() else []
+    verify = ["verify"] if (PLAYBOOKS / "verify.yml").is_file() else []
     for env in envs:
         for operation in ["deploy", "plan", "publish", "rollback", "outputs", *verify]:
             assert f"webstack {env} {operation}" in templates
@@ -157,7 +165,9 @@ def test_the_staged_deploy_workflow_runs_runner_py_stages(config):
             done |= set(ready)
         assert stages == [sorted(stage) for stage in STAGES]
         for identifier, node in nodes.items():
-            assert templates[node["unified_job_template"]]["playbook"] == f"playbooks/{identifier}.yml"
+            assert templates[node["unified_job_template"]]["playbook"] == str(
+                (PLAYBOOKS / f"{identifier}.yml").relative_to(REPO)
+            )
             # A layer starts only when every layer it follows succeeded, as runner.py stops at a failed stage.
             assert node.get("all_parents_must_converge", False) == bool(parents[identifier])
 
@@ -175,7 +185,9 @@ def test_the_destroy_workflow_plans_then_waits_for_an_approval(config):
         plan, approve, destroy = order
         assert templates[plan["unified_job_template"]]["job_type"] == "check"
         assert approve["approval_node"]["timeout"] == 3600  # README: the approval expires after an hour
-        assert templates[destroy["unified_job_template"]]["playbook"] == "playbooks/destroy.yml"
+        assert templates[destroy["unified_job_template"]]["playbook"] == str(
+            (PLAYBOOKS / "destroy.yml").relative_to(REPO)
+        )
         assert templates[destroy["unified_job_template"]]["job_type"] == "run"
 
 

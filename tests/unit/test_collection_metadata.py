@@ -8,24 +8,26 @@ from pathlib import Path
 import pytest
 import yaml
 
+from webstack.home import COLLECTION
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_module_is_in_the_aws_action_group():
-    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
+    runtime = yaml.safe_load((COLLECTION / "meta" / "runtime.yml").read_text())
     group = [entry for entry in runtime["action_groups"]["aws"] if isinstance(entry, str)]
-    modules = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
+    modules = sorted(p.stem for p in (COLLECTION / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
     assert sorted(group) == modules
 
 
 def test_requirements_declare_the_collections_galaxy_depends_on():
-    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    galaxy = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())
     requirements = yaml.safe_load((REPO / "requirements.yml").read_text())
     declared = {c["name"]: c["version"] for c in requirements["collections"]}
     assert declared == galaxy["dependencies"]
 
 
-@pytest.mark.parametrize("module", sorted((REPO / "plugins" / "modules").glob("*.py")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("module", sorted((COLLECTION / "plugins" / "modules").glob("*.py")), ids=lambda p: p.stem)
 def test_every_modules_documentation_is_yaml_with_version_added(module):
     """ansible-doc (and ansible-lint) read these three strings as YAML."""
     names = {"DOCUMENTATION", "EXAMPLES", "RETURN"}
@@ -41,7 +43,9 @@ def test_every_modules_documentation_is_yaml_with_version_added(module):
     yaml.safe_load(strings["RETURN"])
 
 
-PLUGINS = sorted([*(REPO / "plugins" / "callback").glob("*.py"), *(REPO / "plugins" / "lookup").glob("*.py")])
+PLUGINS = sorted(
+    [*(COLLECTION / "plugins" / "callback").glob("*.py"), *(COLLECTION / "plugins" / "lookup").glob("*.py")]
+)
 
 
 @pytest.mark.parametrize("plugin", PLUGINS, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -19,6 +19,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from webstack.emulator import free_port
+from webstack.home import COLLECTION
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -82,11 +83,11 @@ def test_the_context_pins_boto3_and_botocore_as_the_repository_lock_does(context
     lock = pins(REPO / "requirements.txt")
     shipped = pins(context / "_build" / "requirements.txt")
     assert shipped == {"boto3": lock["boto3"], "botocore": lock["botocore"]}
-    assert pins(REPO / "meta" / "requirements.txt") == shipped
+    assert pins(COLLECTION / "meta" / "requirements.txt") == shipped
 
 
 def test_the_image_installs_the_collections_galaxy_yml_depends_on(context):
-    wanted = yaml.safe_load((REPO / "galaxy.yml").read_text())["dependencies"]
+    wanted = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())["dependencies"]
     galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
     assert {c["name"]: c["version"] for c in galaxy["collections"]} == wanted
 
@@ -97,7 +98,7 @@ def test_introspection_reads_the_collection_meta_and_keeps_every_range_satisfiab
     community.aws's own ranges (pip would otherwise refuse the build)."""
     collections = tmp_path / "collections" / "ansible_collections"
     for namespace, name, source in [
-        ("webstack", "aws", REPO),
+        ("webstack", "aws", COLLECTION),
         ("amazon", "aws", SITE_COLLECTIONS / "amazon" / "aws"),
         ("community", "aws", SITE_COLLECTIONS / "community" / "aws"),
     ]:
@@ -119,9 +120,9 @@ def test_introspection_reads_the_collection_meta_and_keeps_every_range_satisfiab
     sources = (tmp_path / "pip.txt").read_text()
     for collection in ("amazon.aws", "community.aws", "webstack.aws"):
         assert f"from collection {collection}" in sources
-    # meta/requirements.txt, not the repository's development lock at the collection root.
+    # meta/requirements.txt, not the repository's development lock (requirements.txt, outside the collection).
     ours = [line.split("#")[0].strip() for line in sources.splitlines() if line.endswith("collection webstack.aws")]
-    assert ours == [f"{name}=={version}" for name, version in pins(REPO / "meta" / "requirements.txt").items()]
+    assert ours == [f"{name}=={version}" for name, version in pins(COLLECTION / "meta" / "requirements.txt").items()]
     lock = pins(REPO / "requirements.txt")
     for line in filter(None, python):
         requirement = Requirement(line)

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from webstack.home import COLLECTION
+
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 COMMANDS = ["deploy", "plan", "destroy", "outputs", "verify", "publish", "rollback", "report", "emulator"]
@@ -36,7 +38,7 @@ def test_the_package_declares_requirements_in_pins_and_the_collection_version():
     declared = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
     declared += PYPROJECT["build-system"]["requires"]
     assert sorted(declared) == sorted(requirement_lines(REPO / "requirements.in"))
-    assert project["version"] == yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
+    assert project["version"] == yaml.safe_load((COLLECTION / "galaxy.yml").read_text())["version"]
     assert project["scripts"] == {"webstack": "webstack.cli:main"}
     assert PYPROJECT["tool"]["setuptools"]["packages"] == ["webstack"]
 

@@ -34,11 +34,11 @@ from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as 
 from ansible_collections.webstack.aws.plugins.modules import cloudfront_distribution_spa
 from tests.unit.test_cloudfront_distribution_config import spec as distribution_spec
 from webstack import cli, layers
-from webstack.home import REPO
+from webstack.home import COLLECTION, PLAYBOOKS, REPO
 from webstack.timeline import Recorder
 
 README = REPO / "README.md"
-ROLES_DIR = REPO / "roles"
+ROLES_DIR = COLLECTION / "roles"
 # README, Tests: "one per role, all eight (`network`, `certificate`, `dns`, `static_site`, `cdn`,
 # `load_balancer`, `autoscaling`, `rds`)".
 ROLES = ["network", "certificate", "dns", "static_site", "cdn", "load_balancer", "autoscaling", "rds"]
@@ -155,7 +155,7 @@ def environment_settings(env: str) -> dict:
     """Every variable of the `webstack` host in inventories/ENV as Ansible resolves it for a layer
     playbook: the roles' defaults, playbooks/group_vars/all, the inventory's group_vars/webstack.yml."""
     loader = DataLoader()
-    loader.set_basedir(str(REPO / "playbooks"))
+    loader.set_basedir(str(PLAYBOOKS))
     inventory = InventoryManager(loader=loader, sources=[str(REPO / "inventories" / env)])
     variables = VariableManager(loader=loader, inventory=inventory)
     play = Play.load(
@@ -323,7 +323,7 @@ def _modules_used() -> set[str]:
                     modules.add(key)
                 walk(value)
 
-    for path in [*ROLES_DIR.glob("*/tasks/*.yml"), *(REPO / "playbooks").rglob("*.yml"), REPO / "site.yml"]:
+    for path in [*ROLES_DIR.glob("*/tasks/*.yml"), *PLAYBOOKS.rglob("*.yml"), REPO / "site.yml"]:
         walk(_yaml(path))
     return modules
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
 from webstack import cli, release
 from webstack.emulator import free_port
-from webstack.home import REPO
+from webstack.home import PLAYBOOKS, REPO
 from webstack.layers import (
     NO_ANSWER,
     STAGES,
@@ -18,6 +17,7 @@ from webstack.layers import (
     Progress,
     Target,
     available_layers,
+    read_stages,
     summarize,
 )
 
@@ -229,13 +229,26 @@ def test_outputs_list_the_endpoints_with_each_certificates_region(capsys):
     assert '  dns.zone_id: "Z1"' in err
 
 
-def test_site_and_destroy_import_the_layers_in_runners_stage_order():
-    """runner.py's STAGES is the order; site.yml deploys by it and playbooks/destroy.yml removes in
-    reverse, for the users of plain ansible-playbook and AWX."""
-    order = [layer for stage in STAGES for layer in stage]
+def test_the_stage_order_is_written_once_in_the_collections_site_yml(tmp_path):
+    """The collection's playbooks/site.yml imports the layers in order and groups them by
+    webstack_stage; runner.py's STAGES is read from it, the project's site.yml imports it, and
+    playbooks/destroy.yml removes the layers in reverse, for plain ansible-playbook and AWX."""
 
     def imported(path):
-        return [Path(play["ansible.builtin.import_playbook"]).stem for play in yaml.safe_load(path.read_text())]
+        return [play["ansible.builtin.import_playbook"] for play in yaml.safe_load(path.read_text())]
 
-    assert imported(REPO / "site.yml") == order
-    assert imported(REPO / "playbooks" / "destroy.yml") == order[::-1]
+    assert STAGES == [["network", "certificates"], ["backend", "frontend"], ["dns"]]
+    order = [layer for stage in STAGES for layer in stage]
+    assert imported(PLAYBOOKS / "site.yml") == [f"{layer}.yml" for layer in order]
+    assert imported(PLAYBOOKS / "destroy.yml") == [f"{layer}.yml" for layer in order[::-1]]
+    assert imported(REPO / "site.yml") == ["webstack.aws.site"]
+    # STAGES follows the file: another order or grouping there is runner.py's too.
+    site = tmp_path / "site.yml"
+    plays = [("dns", 2), ("network", 1), ("backend", 2)]
+    site.write_text(
+        yaml.safe_dump(
+            [{"ansible.builtin.import_playbook": f"{name}.yml", "vars": {"webstack_stage": n}} for name, n in plays]
+        )
+    )
+    assert read_stages(site) == [["network"], ["dns", "backend"]]
+    assert read_stages(tmp_path / "missing.yml") == []
