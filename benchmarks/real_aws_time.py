@@ -119,7 +119,7 @@ def model(timeline: dict) -> dict[str, dict]:
 
 def first_deploy(summary_dir: Path) -> Path:
     """A first deploy of every layer on a fresh embedded emulator; returns its timeline's path."""
-    from webstack import cli
+    from webstack import cli, commands
     from webstack.emulator import Emulator
 
     summary = summary_dir / "deploy.json"
@@ -127,7 +127,7 @@ def first_deploy(summary_dir: Path) -> Path:
         argv = ["deploy", "--env", "local", "--endpoint-url", emu.url, "--summary-file", str(summary)]
         argv += ["-e", json.dumps({"webstack_project": "bench-model", **PROD_SHAPE})]
         # The timeline stays in the temporary directory: `report`'s last run stays the user's own.
-        last = mock.patch.object(cli, "LAST_TIMELINE", summary_dir / "last-timeline")
+        last = mock.patch.object(commands, "LAST_TIMELINE", summary_dir / "last-timeline")
         with mock.patch("sys.stdout"), mock.patch("sys.stderr"), last:
             rc = cli.main(argv)
     if rc != 0:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from webstack import cli, home
+from webstack import arguments, cli, home
 from webstack.emulator import FAKE_CREDENTIALS, MODULE_PAUSE_S, free_port, loopback_client_env
 from webstack.home import PLAYBOOKS
 from webstack.layers import NO_ANSWER, aws_target, speed_env
@@ -957,7 +957,7 @@ def test_local_refuses_a_non_loopback_endpoint_before_any_aws_call(tmp_path, cap
 )
 @pytest.mark.parametrize("env", ["local", "dev"])
 def test_fake_credentials_go_to_loopback_endpoints_only(env, endpoint, fake):
-    args = cli.build_parser().parse_args(["deploy", "--env", env, "--endpoint-url", endpoint])
+    args = arguments.build_parser().parse_args(["deploy", "--env", env, "--endpoint-url", endpoint])
     with aws_target(args) as target:
         assert target.emulator is None
         assert target.env["AWS_ENDPOINT_URL"] == endpoint

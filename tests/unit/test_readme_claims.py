@@ -33,8 +33,8 @@ from ansible.vars.manager import VariableManager
 from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf
 from ansible_collections.webstack.aws.plugins.modules import cloudfront_distribution_spa
 from tests.unit.test_cloudfront_distribution_config import spec as distribution_spec
-from webstack import cli, layers
-from webstack.home import COLLECTION, PLAYBOOKS, REPO
+from webstack import arguments, cli, commands, layers
+from webstack.home import COLLECTION, DEMO_BUILD, PLAYBOOKS, REPO
 from webstack.timeline import Recorder
 
 README = REPO / "README.md"
@@ -247,8 +247,8 @@ def test_runner_sets_webstack_state_for_every_layer(monkeypatch, command, state)
             or layers.LayerResult(layer=layer, status="successful", rc=0)
         ),
     )
-    args, chosen = cli.parse_arguments([*command, "--env", "local", "--endpoint-url", "http://127.0.0.1:9"])
-    cli.run_command(args, layers.Target(env={}, label="test"), chosen)
+    args, chosen = arguments.parse_arguments([*command, "--env", "local", "--endpoint-url", "http://127.0.0.1:9"])
+    commands.run_command(args, layers.Target(env={}, label="test"), chosen)
     assert sorted(seen) == sorted((layer, state) for layer in layers.available_layers())
 
 
@@ -353,24 +353,24 @@ def test_s3_access_logs_cloudfront_logs_waf_and_vpc_flow_logs_are_off():
 def test_endpoint_url_defaults_to_aws_endpoint_url(monkeypatch, command):
     """README: `--endpoint-url URL` sends every AWS call to this endpoint (default `$AWS_ENDPOINT_URL`)."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", "https://aws.example.test:4566")
-    args = cli.build_parser().parse_args([command])
+    args = arguments.build_parser().parse_args([command])
     assert args.endpoint_url == "https://aws.example.test:4566"
     with layers.aws_target(args) as target:
         assert target.env == {"AWS_ENDPOINT_URL": "https://aws.example.test:4566"}
-    given = cli.build_parser().parse_args([command, "--endpoint-url", "https://other.example.test"])
+    given = arguments.build_parser().parse_args([command, "--endpoint-url", "https://other.example.test"])
     assert given.endpoint_url == "https://other.example.test"
     monkeypatch.delenv("AWS_ENDPOINT_URL")
-    assert cli.build_parser().parse_args([command]).endpoint_url is None
+    assert arguments.build_parser().parse_args([command]).endpoint_url is None
 
 
 def _summary_written(tmp_path: Path, argv: list[str], **env: str) -> list[Path]:
     """The files runner.py's summary writing creates for `argv`, in a fresh Python with `env`."""
     environ = {key: value for key, value in os.environ.items() if key != "WEBSTACK_STATE_DIR"}
     code = (
-        "import sys, webstack.cli as cli\n"
-        f"assert cli.__file__ == {str(REPO / 'webstack' / 'cli.py')!r}\n"
-        f"args, _ = cli.parse_arguments({argv!r})\n"
-        "cli.write_summary(args, {'command': args.command, 'status': 'successful'})\n"
+        "from webstack import arguments, commands\n"
+        f"assert commands.__file__ == {str(REPO / 'webstack' / 'commands.py')!r}\n"
+        f"args, _ = arguments.parse_arguments({argv!r})\n"
+        "commands.write_summary(args, {'command': args.command, 'status': 'successful'})\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -412,7 +412,7 @@ def _run_network_layer(monkeypatch, tmp_path, *options, error: Exception | None 
 
     monkeypatch.setattr(ansible_runner, "run", fake_run)
     monkeypatch.setattr(layers, "STATE_DIR", tmp_path / "state")
-    args, _ = cli.parse_arguments(["deploy", "--env", "dev", *options])
+    args, _ = arguments.parse_arguments(["deploy", "--env", "dev", *options])
     result = layers.run_layer(
         "network", layers.PLAYBOOKS / "network.yml", args, layers.Target(env={}, label="t"), {}, ""
     )
@@ -673,14 +673,14 @@ def test_emulator_start_prints_the_exports_for_ansible_by_hand_and_stop_stops_it
 def test_destroy_outside_local_takes_the_environments_name_typed_at_the_prompt(monkeypatch, typed, confirmed):
     """README: the confirmation names the environment: --confirm ENV or, on a terminal without
     --confirm, typed at the prompt."""
-    args = cli.build_parser().parse_args(["destroy", "--env", "prod"])
+    args = arguments.build_parser().parse_args(["destroy", "--env", "prod"])
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     asked = []
     monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or typed)
-    assert cli.confirmed(args) is confirmed
+    assert arguments.confirmed(args) is confirmed
     assert asked and "(prod)" in asked[0]
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
-    assert cli.confirmed(args) is False  # no terminal, no --confirm: refused
+    assert arguments.confirmed(args) is False  # no terminal, no --confirm: refused
 
 
 def test_the_release_waits_default_to_900_seconds_every_10():
@@ -704,11 +704,11 @@ def test_publish_takes_the_playbook_route_when_only_ansible_can_resolve_its_inpu
     (tmp_path / "vars.yml").write_text("static_site_keep_releases: 3\n")
     extra = [value.replace("@VARS", f"@{tmp_path / 'vars.yml'}") for value in extra]
     target = Target(env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, label="test")
-    base = ["publish", "--env", "local", "--build-dir", str(cli.DEMO_BUILD)]
-    args, _ = cli.parse_arguments(base)
-    assert release._release_values(args, target, {**args.inline_vars, **cli.release_vars(args)}) is not None
-    args, _ = cli.parse_arguments([*base, *extra])
-    assert release._release_values(args, target, {**args.inline_vars, **cli.release_vars(args)}) is None
+    base = ["publish", "--env", "local", "--build-dir", str(DEMO_BUILD)]
+    args, _ = arguments.parse_arguments(base)
+    assert release._release_values(args, target, {**args.inline_vars, **arguments.release_vars(args)}) is not None
+    args, _ = arguments.parse_arguments([*base, *extra])
+    assert release._release_values(args, target, {**args.inline_vars, **arguments.release_vars(args)}) is None
 
 
 def test_make_up_and_down_run_the_commands_the_readme_says():

@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
-from webstack import cli, release
+from webstack import arguments, cli, commands, release
 from webstack.emulator import free_port
-from webstack.home import PLAYBOOKS, REPO
+from webstack.home import DEMO_BUILD, PLAYBOOKS, REPO
 from webstack.layers import (
     NO_ANSWER,
     STAGES,
@@ -25,7 +25,7 @@ from webstack.layers import (
 def test_extra_vars_accept_pairs_json_and_files(tmp_path):
     vars_file = tmp_path / "vars.yml"
     vars_file.write_text("from_file: 1\nshared: file\n")
-    merged = cli.parse_extra_vars(["a=1 b=two", '{"c": [1, 2], "shared": "json"}', f"@{vars_file}"])
+    merged = arguments.parse_extra_vars(["a=1 b=two", '{"c": [1, 2], "shared": "json"}', f"@{vars_file}"])
     assert merged == {"a": "1", "b": "two", "c": [1, 2], "from_file": 1, "shared": "file"}
 
 
@@ -35,7 +35,7 @@ def test_inline_extra_vars_take_precedence_over_files_wherever_they_are_read(tmp
     vars_file = tmp_path / "vars.yml"
     vars_file.write_text("webstack_project: from-file\nfrom_file: 1\n")
     argv = ["outputs", "-e", "webstack_project=inline", "-e", f"@{vars_file}"]
-    args, _ = cli.parse_arguments(argv)
+    args, _ = arguments.parse_arguments(argv)
     assert args.vars == {"webstack_project": "inline", "from_file": 1}
     assert args.inline_vars == {"webstack_project": "inline"}
     assert args.ansible_args == [f"-e@{vars_file.resolve()}"]
@@ -47,8 +47,8 @@ def test_inline_extra_vars_take_precedence_over_files_wherever_they_are_read(tmp
 def test_publish_waits_for_the_invalidation_as_the_inventory_says_unless_told(env, flags, waits):
     """prod's inventory waits for the invalidation (static_site_invalidation_wait: true); --wait
     asks for it anywhere; runner.py's direct route resolves it as the playbook does."""
-    args, _ = cli.parse_arguments(["publish", "--env", env, "--build-dir", str(cli.DEMO_BUILD), *flags])
-    extravars = {**args.inline_vars, **cli.release_vars(args)}
+    args, _ = arguments.parse_arguments(["publish", "--env", env, "--build-dir", str(DEMO_BUILD), *flags])
+    extravars = {**args.inline_vars, **arguments.release_vars(args)}
     target = Target(env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, label="test")  # local needs loopback
     values = release._release_values(args, target, extravars)
     assert values["static_site_invalidation_wait"] is waits
@@ -57,23 +57,23 @@ def test_publish_waits_for_the_invalidation_as_the_inventory_says_unless_told(en
 def test_extra_vars_keep_quoted_values_and_leave_vault_values_to_ansible(tmp_path):
     vars_file = tmp_path / "secret.yml"
     vars_file.write_text("rds_master_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nname: plain\n")
-    merged = cli.parse_extra_vars(["greeting='hello world' b=2", f"@{vars_file}"])
+    merged = arguments.parse_extra_vars(["greeting='hello world' b=2", f"@{vars_file}"])
     assert merged == {"greeting": "hello world", "b": "2", "rds_master_password": "<vault-encrypted>", "name": "plain"}
 
 
 @pytest.mark.parametrize("bad", ["novalue", "=x", "[1, 2]"])
 def test_extra_vars_reject_what_is_not_a_mapping(bad):
-    with pytest.raises(cli.UsageError, match="--extra-vars"):
-        cli.parse_extra_vars([bad])
+    with pytest.raises(arguments.UsageError, match="--extra-vars"):
+        arguments.parse_extra_vars([bad])
 
 
 def test_layers_keep_deploy_order_and_reject_unknown_names():
     known = available_layers()
     assert known[0] == "network"
-    assert cli.parse_layers(None) == known
-    assert cli.parse_layers(f"{known[-1]},network") == ["network", known[-1]]
-    with pytest.raises(cli.UsageError, match="unknown layer"):
-        cli.parse_layers("network,databse")
+    assert arguments.parse_layers(None) == known
+    assert arguments.parse_layers(f"{known[-1]},network") == ["network", known[-1]]
+    with pytest.raises(arguments.UsageError, match="unknown layer"):
+        arguments.parse_layers("network,databse")
 
 
 def test_help_names_every_subcommand(capsys):
@@ -85,7 +85,7 @@ def test_help_names_every_subcommand(capsys):
 
 
 def test_summary_adds_up_hosts_and_fails_on_any_layer(tmp_path):
-    args = cli.build_parser().parse_args(["deploy", "--env", "local"])
+    args = arguments.build_parser().parse_args(["deploy", "--env", "local"])
     target = Target(env={}, label="test")
     ok = LayerResult("network", "successful", 0, {"localhost": {"ok": 3, "changed": 1}}, {"network": {"a": 1}})
     bad = LayerResult("backend", "failed", 2, {"localhost": {"ok": 2, "changed": 0, "failed": 1}}, {})
@@ -215,14 +215,14 @@ def test_plan_changes_name_each_changed_item_with_before_and_after():
     ],
 )
 def test_plan_json_exits_like_terraform_detailed_exitcode(status, changes, json_flag, code):
-    args = cli.build_parser().parse_args(["plan", *(["--json"] if json_flag else [])])
-    assert cli.exit_code(args, {"status": status, "rc": 2, "changes": changes}) == code
+    args = arguments.build_parser().parse_args(["plan", *(["--json"] if json_flag else [])])
+    assert commands.exit_code(args, {"status": status, "rc": 2, "changes": changes}) == code
 
 
 def test_outputs_list_the_endpoints_with_each_certificates_region(capsys):
     cloudfront = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b"
     alb = "arn:aws:acm:ap-northeast-2:123456789012:certificate/2c3d"
-    cli.print_outputs({"certificate": {"cloudfront_arn": cloudfront, "alb_arn": alb}, "dns": {"zone_id": "Z1"}})
+    commands.print_outputs({"certificate": {"cloudfront_arn": cloudfront, "alb_arn": alb}, "dns": {"zone_id": "Z1"}})
     err = capsys.readouterr().err
     assert f"CloudFront certificate     {cloudfront}  (us-east-1)" in err
     assert f"load balancer certificate  {alb}  (ap-northeast-2)" in err

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
-from webstack import cli, home
+from webstack import arguments, home
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_check_words():
 
 
 def test_stack_settings_follow_ansible_precedence():
-    settings = home.stack_settings("prod", cli.parse_extra_vars(["webstack_project=other"]))
+    settings = home.stack_settings("prod", arguments.parse_extra_vars(["webstack_project=other"]))
     assert settings["webstack_environment"] == "prod"  # the inventory beats group_vars/all
     assert settings["webstack_project"] == "other"  # --extra-vars beat both
 
