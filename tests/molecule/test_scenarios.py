@@ -1,4 +1,4 @@
-"""Every molecule scenario in extensions/molecule (create, converge, idempotence, verify, destroy)
+"""Every molecule scenario in molecule/ (create, converge, idempotence, verify, destroy)
 against the test run's moto server, then a read-back that the scenario left nothing of any type."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.support import assert_unchanged
 from webstack.layers import speed_env
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted(p.parent.name for p in (REPO / "extensions" / "molecule").glob("*/molecule.yml"))
+SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
 
 
 @pytest.mark.molecule
