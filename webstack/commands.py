@@ -13,7 +13,7 @@ from pathlib import Path
 from webstack import timeline as webstack_timeline
 from webstack.arguments import release_vars
 from webstack.emulator import Emulator, EmulatorError, answers
-from webstack.home import PLAYBOOKS, STATE_DIR, collection_module_utils, stack_settings
+from webstack.home import PLAYBOOKS, STATE_DIR, collection_module_utils
 from webstack.layers import (
     LOCAL_ENV,
     NO_ANSWER,
@@ -27,6 +27,7 @@ from webstack.layers import (
     speed_env,
 )
 from webstack.release import release_direct
+from webstack.settings import resolve
 
 # The stack's endpoints, in the order people look for them: (label, layer, output key).
 ENDPOINTS = [
@@ -89,14 +90,18 @@ def command_verify(args, target: Target, layers: list[str]) -> int:
     return summary["rc"]
 
 
+# What finds the stack to draw: its tags and region, and the zone of its domain.
+DIAGRAM_SETTINGS = ["webstack_project", "webstack_environment", "webstack_region", "webstack_domain"]
+
+
 def draw_diagram(args, target: Target) -> str | None:
     """`outputs --diagram PATH`: the live stack drawn by webstack_diagram; returns what went wrong."""
     from botocore.config import Config
 
     from webstack import diagram as webstack_diagram
 
-    settings = stack_settings(args.env, args.vars)
     try:
+        settings = resolve(args.env, args.vars, DIAGRAM_SETTINGS)
         stack = webstack_diagram.live_stack(target.env, settings, Config(retries=retries()))
         written = webstack_diagram.render(webstack_diagram.graph(stack), args.diagram)
     except Exception as exc:  # the outputs were read: say why there is no picture

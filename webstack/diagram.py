@@ -495,7 +495,7 @@ def stack_checks():
 
 def live_stack(env: dict, settings: dict, config=None):
     """A stack_checks.Stack on the AWS that `env` (AWS_* variables) points at, for `settings`
-    (webstack.home.stack_settings)."""
+    (webstack.settings.resolve)."""
     import boto3
 
     session = boto3.session.Session(

@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
-
 # The collection inside a checkout: a playbook project's adjacent collection (ansible-creator's
 # layout), which ansible.cfg's collections_path finds without installing it.
 COLLECTION_PATH = Path("collections", "ansible_collections", "webstack", "aws")
@@ -48,26 +46,19 @@ def environments() -> list[str]:
     return sorted(p.name for p in INVENTORIES.iterdir() if p.is_dir()) if INVENTORIES.is_dir() else []
 
 
-def stack_settings(env: str, extra_vars: dict) -> dict:
-    """The handful of plain settings verify needs, with Ansible's precedence for this layout:
-    group_vars/all, then the environment's inventory group_vars, then --extra-vars."""
-    settings: dict = {}
-    sources = sorted((PLAYBOOKS / "group_vars" / "all").glob("*.yml"))
-    sources += sorted((INVENTORIES / env / "group_vars").glob("*.yml"))
-    for source in sources:
-        settings.update(yaml.safe_load(source.read_text()) or {})
-    settings.update(extra_vars)
-    return settings
-
-
 def collection_module_utils(name: str):
     """A module of this checkout's webstack.aws module_utils, imported by its collection name."""
     import importlib
 
+    install_collection_finder()
+    return importlib.import_module(f"ansible_collections.webstack.aws.plugins.module_utils.{name}")
+
+
+def install_collection_finder() -> None:
+    """Ansible's collection loader over this checkout's collections/, as ansible-playbook installs it."""
     from ansible.utils.collection_loader import AnsibleCollectionConfig
 
     if AnsibleCollectionConfig.collection_finder is None:
         from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
         _AnsibleCollectionFinder(paths=[str(REPO / "collections")])._install()
-    return importlib.import_module(f"ansible_collections.webstack.aws.plugins.module_utils.{name}")

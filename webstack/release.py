@@ -1,4 +1,4 @@
-"""`publish` and `rollback` without Ansible's start-up: the inputs the playbooks resolve, given to
+"""`publish` and `rollback` without the playbook's start-up: the inputs the playbooks resolve, given to
 the same release library (the collection's module_utils/spa_release.py) the s3_spa_release module
 calls."""
 
@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import time
 
-import yaml
-
 from webstack.emulator import answers, is_loopback_url
-from webstack.home import COLLECTION, collection_module_utils, stack_settings
+from webstack.home import collection_module_utils
 from webstack.layers import NO_ANSWER, LayerResult, Progress, Target, retries
+from webstack.settings import Unresolved, resolve
 
 VIA_ANSIBLE_HELP = (
     "run the playbook (playbooks/<command>.yml, as AWX does) instead of calling the release library "
@@ -19,24 +18,37 @@ VIA_ANSIBLE_HELP = (
 )
 
 
+# What the release reads: the static_site role's settings (and the cdn role's names, by which the
+# distribution is found), resolved as publish.yml / rollback.yml resolve them.
+RELEASE_SETTINGS = [
+    "webstack_region",
+    "webstack_require_endpoint",
+    "static_site_project",
+    "static_site_environment",
+    "static_site_bucket_name",
+    "static_site_distribution_id",
+    "static_site_keep_releases",
+    "static_site_invalidation_wait",
+    "static_site_invalidation_wait_timeout",
+    "static_site_release",
+    "cdn_project",
+    "cdn_environment",
+]
+
+
 def _release_values(args, target: Target, extravars: dict) -> dict | None:
-    """The settings publish.yml / rollback.yml resolve (group_vars, the inventory, -e, the
-    static_site role's defaults), or None when a value needs Ansible or preflight would refuse."""
+    """The settings publish.yml / rollback.yml resolve (the roles' defaults, group_vars, the
+    inventory, -e), resolved by Ansible, or None when the playbook must run: --ansible, --tags,
+    vault or @file variables, a value Ansible cannot resolve without them, an endpoint preflight
+    would refuse."""
     if args.ansible or args.tags or args.ansible_args:
         return None
-    role = yaml.safe_load((COLLECTION / "roles" / "static_site" / "defaults" / "main.yml").read_text())
-    settings = {**stack_settings(args.env, args.vars), **extravars}
-    project, environment = settings["webstack_project"], settings["webstack_environment"]
-    values = {"static_site_project": project, "static_site_environment": environment}
-    values.update(cdn_project=project, cdn_environment=environment, webstack_region=settings["webstack_region"])
-    names = ["static_site_bucket_name", "static_site_distribution_id", "static_site_keep_releases"]
-    waits = ["static_site_invalidation_wait", "static_site_invalidation_wait_timeout"]
-    for name in [*names, *waits, "static_site_release", *values]:
-        values[name] = settings.get(name, values.get(name, role.get(name)))
-    if any("{{" in str(value) for value in values.values()):
+    try:
+        values = resolve(args.env, extravars, RELEASE_SETTINGS, roles=("static_site", "cdn"))
+    except Unresolved:
         return None
     endpoint = target.env.get("AWS_ENDPOINT_URL")
-    if settings.get("webstack_require_endpoint") and not (endpoint and is_loopback_url(endpoint)):
+    if values.get("webstack_require_endpoint") and not (endpoint and is_loopback_url(endpoint)):
         return None
     return values
 
@@ -85,12 +97,11 @@ def _release(spa_release, client, values: dict, extravars: dict, command: str, k
 
 
 def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
-    """publish / rollback without Ansible's start-up (issue 11): the same inputs the playbook
+    """publish / rollback without the playbook's start-up (issue 11): the same inputs the playbook
     resolves -- the static_site settings, the bucket and the distribution found the roles' way
     (spa_release.find_site) -- given to the same library the s3_spa_release module calls, so the
-    release, its headers, manifest and invalidation are the same. None when only Ansible can
-    resolve the inputs (--ansible, --tags, vault or @file variables, a templated setting, an
-    endpoint the playbook's preflight would refuse): the playbook runs then."""
+    release, its headers, manifest and invalidation are the same. None when the playbook must
+    run (see _release_values)."""
     values = _release_values(args, target, extravars)
     if values is None:
         return None

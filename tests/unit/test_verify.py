@@ -10,7 +10,6 @@ import threading
 import pytest
 
 from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
-from webstack import arguments, home
 
 
 @pytest.mark.parametrize(
@@ -29,12 +28,6 @@ def test_certificate_coverage_matches_one_wildcard_label(name, names, covered):
 
 def test_check_words():
     assert [stack_checks.Check("x", v, "").word for v in (True, False, None)] == ["PASS", "FAIL", "SKIP"]
-
-
-def test_stack_settings_follow_ansible_precedence():
-    settings = home.stack_settings("prod", arguments.parse_extra_vars(["webstack_project=other"]))
-    assert settings["webstack_environment"] == "prod"  # the inventory beats group_vars/all
-    assert settings["webstack_project"] == "other"  # --extra-vars beat both
 
 
 _SECURITY_HEADERS = {
