@@ -165,63 +165,79 @@ def template(env: str, operation: str, playbook: str, description: str, **fields
     }
 
 
-def templates(env: str, known: dict[str, dict]) -> list[dict]:
-    check = {"job_type": "check", "diff_mode": True}
-    found = [
-        template(
-            env,
+def operations(env: str) -> list[tuple[str, str, str, str, list[str], bool]]:
+    """(template name, playbook, description, survey name, survey questions, check mode) of each
+    operation; the survey's name is the operation's (the destroy template is named for its place in
+    the workflow)."""
+    return [
+        (
             "deploy",
             "site.yml",
             "Create or converge the whole stack, one layer after another (the workflow runs layers side by side)",
-            survey_enabled=True,
-            survey_spec=survey("deploy", DEPLOY_QUESTIONS, known),
+            "deploy",
+            DEPLOY_QUESTIONS,
+            False,
         ),
-        template(
-            env,
+        (
             "plan",
             "site.yml",
             "What deploy would change, in check and diff mode; changes nothing (runner.py plan)",
-            survey_enabled=True,
-            survey_spec=survey("plan", DEPLOY_QUESTIONS, known),
-            **check,
+            "plan",
+            DEPLOY_QUESTIONS,
+            True,
         ),
-        template(
-            env,
+        (
             "destroy plan",
             playbook("destroy.yml"),
             "What destroy would delete and what blocks it, in check mode; deletes nothing",
-            survey_enabled=True,
-            survey_spec=survey("destroy plan", DESTROY_QUESTIONS, known),
-            **check,
+            "destroy plan",
+            DESTROY_QUESTIONS,
+            True,
         ),
-        template(
-            env,
+        (
             # Not "destroy": a workflow node names its template, and the workflow has that name.
             "destroy after approval",
             playbook("destroy.yml"),
             f"Remove the stack in reverse order. Launch it through the 'webstack {env} destroy' workflow, which plans "
             "and waits for an approval first; give execute on this template to no one",
-            survey_enabled=True,
-            survey_spec=survey("destroy", DESTROY_QUESTIONS, known),
+            "destroy",
+            DESTROY_QUESTIONS,
+            False,
         ),
-        template(
-            env,
+        (
             "publish",
             playbook("publish.yml"),
             "Upload an SPA build (a directory in the project or the image) as a new release and make it live",
-            survey_enabled=True,
-            survey_spec=survey("publish", PUBLISH_QUESTIONS, known),
+            "publish",
+            PUBLISH_QUESTIONS,
+            False,
         ),
-        template(
-            env,
+        (
             "rollback",
             playbook("rollback.yml"),
             "Make the previous (or the named) release live again, without uploading anything",
-            survey_enabled=True,
-            survey_spec=survey("rollback", ROLLBACK_QUESTIONS, known),
+            "rollback",
+            ROLLBACK_QUESTIONS,
+            False,
         ),
-        template(env, "outputs", playbook("outputs.yml"), "Read the stack's endpoints and ids from AWS"),
     ]
+
+
+def templates(env: str, known: dict[str, dict]) -> list[dict]:
+    check = {"job_type": "check", "diff_mode": True}
+    found = [
+        template(
+            env,
+            name,
+            path,
+            description,
+            survey_enabled=True,
+            survey_spec=survey(title, questions, known),
+            **(check if checked else {}),
+        )
+        for name, path, description, title, questions, checked in operations(env)
+    ]
+    found.append(template(env, "outputs", playbook("outputs.yml"), "Read the stack's endpoints and ids from AWS"))
     found.append(template(env, "verify", playbook("verify.yml"), "Check the deployed stack against the architecture"))
     for layer in [layer for stage in STAGES for layer in stage]:
         found.append(
