@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -28,7 +27,8 @@ class Parser(argparse.ArgumentParser):
 
 
 class VarsLoader(yaml.SafeLoader):
-    """YAML as Ansible writes it: a `!vault` value stays opaque here (ansible-playbook decrypts it)."""
+    """The playbooks' YAML as Ansible writes it, for their tags: `!vault` and `!unsafe` values read
+    as plain placeholders."""
 
 
 VarsLoader.add_constructor("!vault", lambda loader, node: "<vault-encrypted>")
@@ -36,37 +36,47 @@ VarsLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scal
 
 
 def parse_extra_vars(values: list[str]) -> dict:
-    """Accept what ansible-playbook's -e accepts: key=value pairs (shell quoting), JSON/YAML
-    mappings, @file. Anything else is a UsageError naming the value and the problem."""
-    merged: dict = {}
-    for value in values or []:
-        if value.startswith("@"):
-            try:
-                loaded = yaml.load(Path(value[1:]).read_text(), Loader=VarsLoader)
-            except OSError as exc:
-                raise UsageError(f"--extra-vars: cannot read {value[1:]}: {exc.strerror}") from None
-            except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                raise UsageError(f"--extra-vars: {value[1:]} is not YAML: {_one_line(exc)}") from None
-        elif value.lstrip().startswith(("{", "[")):
-            try:
-                loaded = yaml.load(value, Loader=VarsLoader)
-            except yaml.YAMLError as exc:
-                raise UsageError(f"--extra-vars: {value!r} is not valid JSON/YAML: {_one_line(exc)}") from None
-        else:
-            try:
-                pairs = shlex.split(value)
-            except ValueError as exc:
-                raise UsageError(f"--extra-vars: {value!r}: {exc}") from None
-            loaded = {}
-            for pair in pairs:
-                key, sep, val = pair.partition("=")
-                if not sep or not key:
-                    raise UsageError(f"--extra-vars: expected key=value, JSON or @file, got {pair!r}")
-                loaded[key] = val
+    """What ansible-playbook's -e accepts, read by Ansible's own parsers as its load_extra_vars
+    reads it: key=value pairs (parse_kv: shell quoting), JSON/YAML mappings, @file (where a !vault
+    value stays encrypted for ansible-playbook). Anything else is a UsageError naming the value."""
+    if not values:
+        return {}
+    from ansible.errors import AnsibleError
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.parsing.splitter import parse_kv
+    from ansible.parsing.vault import VaultSecretsContext
+
+    if VaultSecretsContext.current(optional=True) is None:  # no secrets: !vault values stay encrypted
+        VaultSecretsContext.initialize(VaultSecretsContext(secrets=[]))
+    loader, merged = DataLoader(), {}
+    for value in values:
+        try:
+            if value.startswith("@"):
+                loaded = loader.load_from_file(value[1:], trusted_as_template=True)
+            elif value.lstrip().startswith(("{", "[")):
+                loaded = loader.load(value)
+            else:
+                loaded = parse_kv(value)
+        except AnsibleError as exc:
+            raise UsageError(_extra_vars_error(value, exc)) from None
+        if isinstance(loaded, dict) and ("_raw_params" in loaded or "" in loaded):
+            raise UsageError(f"--extra-vars: expected key=value, JSON or @file, got {value!r}")
         if not isinstance(loaded, dict):
             raise UsageError(f"--extra-vars: {value!r} is not a mapping of variable names to values")
         merged.update(loaded)
     return merged
+
+
+def _extra_vars_error(value: str, exc: Exception) -> str:
+    """One line for what Ansible could not read in an -e value."""
+    cause = exc.__cause__
+    if value.startswith("@") and isinstance(cause, OSError):
+        return f"--extra-vars: cannot read {value[1:]}: {cause.strerror}"
+    if value.startswith("@"):
+        return f"--extra-vars: {value[1:]} is not YAML: {_one_line(cause or exc)}"
+    if value.lstrip().startswith(("{", "[")):  # one line: the problem without its position
+        return f"--extra-vars: {value!r} is not valid JSON/YAML: {getattr(cause, 'problem', None) or _one_line(exc)}"
+    return f"--extra-vars: {value!r}: {_one_line(exc).removesuffix(f': {value}')}"
 
 
 def _one_line(exc: Exception) -> str:

@@ -58,7 +58,11 @@ def test_extra_vars_keep_quoted_values_and_leave_vault_values_to_ansible(tmp_pat
     vars_file = tmp_path / "secret.yml"
     vars_file.write_text("rds_master_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nname: plain\n")
     merged = arguments.parse_extra_vars(["greeting='hello world' b=2", f"@{vars_file}"])
-    assert merged == {"greeting": "hello world", "b": "2", "rds_master_password": "<vault-encrypted>", "name": "plain"}
+    secret = merged.pop("rds_master_password")
+    assert merged == {"greeting": "hello world", "b": "2", "name": "plain"}
+    # Still encrypted: ansible-playbook, given the password, decrypts it.
+    assert type(secret).__name__ == "EncryptedString"
+    assert secret._ciphertext.startswith("$ANSIBLE_VAULT;1.1;AES256")
 
 
 @pytest.mark.parametrize("bad", ["novalue", "=x", "[1, 2]"])
@@ -100,8 +104,7 @@ NOT_YAML = "{bad json"
 USAGE_ERRORS = [
     (
         ["deploy", "-e", NOT_YAML],
-        "--extra-vars: '{bad json' is not valid JSON/YAML: expected ',' or '}', but got "
-        "'<stream end>' (line 1, column 10)",
+        "--extra-vars: '{bad json' is not valid JSON/YAML: did not find expected ',' or '}'",
     ),
     (
         ["deploy", "-e", "@/nonexistent/vars.yml"],
@@ -109,7 +112,10 @@ USAGE_ERRORS = [
     ),
     (["deploy", "-e", "[1, 2]"], "--extra-vars: '[1, 2]' is not a mapping of variable names to values"),
     (["deploy", "-e", "novalue"], "--extra-vars: expected key=value, JSON or @file, got 'novalue'"),
-    (["deploy", "-e", 'a="unclosed'], "--extra-vars: 'a=\"unclosed': No closing quotation"),
+    (
+        ["deploy", "-e", 'a="unclosed'],
+        "--extra-vars: 'a=\"unclosed': failed at splitting arguments, either an unbalanced jinja2 block or quotes",
+    ),
     (
         ["plan", "--layers", "network,databse"],
         "--layers: unknown layer(s) databse; choose from network, certificates, backend, frontend, dns",
