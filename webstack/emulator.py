@@ -306,6 +306,11 @@ def _patch_moto() -> None:
       and refuses to delete one in use (FunctionInUse).
     * CloudFront response headers policies: moto 5.2 has no API for them; AWS does (create, get,
       update and delete with If-Match, list, ResponseHeadersPolicyInUse).
+    * CloudFront's legacy lists: moto 5.2 serves neither ListStreamingDistributions nor
+      ListCloudFrontOriginAccessIdentities, which community.aws.cloudfront_distribution_info's
+      summary calls besides ListDistributions. AWS answers an account that has none with an empty
+      list; none can exist here (AWS ended RTMP distributions in 2020, and moto cannot create an
+      origin access identity).
     * Late releases (off unless switched on, see Emulator.hold_releases): AWS frees a certificate
       some time after the load balancer or distribution that used it is deleted, an Origin Access
       Control after its distribution, and a NAT gateway's network interface after the gateway;
@@ -320,6 +325,7 @@ def _patch_moto() -> None:
     _patch_cloudfront_functions()
     _patch_cloudfront_function_associations()
     _patch_cloudfront_response_headers_policies()
+    _patch_cloudfront_legacy_lists()
     _patch_bucket_policy_conditions()
     _patch_certificate_release()
     _patch_nat_gateway_release()
@@ -549,6 +555,30 @@ def _patch_cloudfront_response_headers_policies() -> None:
         delete_response_headers_policy,
         list_response_headers_policies,
     ):
+        setattr(CloudFrontResponse, handler.__name__, handler)
+
+
+def _patch_cloudfront_legacy_lists() -> None:
+    from moto.cloudfront import urls
+    from moto.cloudfront.responses import CloudFrontResponse
+    from moto.core.responses import ActionResult
+
+    urls.url_paths["{0}/2020-05-31/streaming-distribution$"] = CloudFrontResponse.dispatch
+    urls.url_paths["{0}/2020-05-31/origin-access-identity/cloudfront$"] = CloudFrontResponse.dispatch
+
+    def empty(self, key: str) -> ActionResult:
+        """AWS's page for an account with none: no Items, not truncated, MaxItems as asked."""
+        max_items = self._get_int_param("MaxItems") or 100
+        listing = {"Marker": self._get_param("Marker") or "", "MaxItems": max_items, "IsTruncated": False}
+        return ActionResult({key: {**listing, "Quantity": 0}})
+
+    def list_streaming_distributions(self):
+        return empty(self, "StreamingDistributionList")
+
+    def list_cloud_front_origin_access_identities(self):
+        return empty(self, "CloudFrontOriginAccessIdentityList")
+
+    for handler in (list_streaming_distributions, list_cloud_front_origin_access_identities):
         setattr(CloudFrontResponse, handler.__name__, handler)
 
 

@@ -296,6 +296,23 @@ def test_response_headers_policies_live_behind_if_match_and_stay_while_in_use(aw
         cloudfront.get_response_headers_policy(Id=policy_id)
 
 
+def test_the_legacy_lists_answer_empty_as_for_an_account_without_them(aws):
+    """emulator._patch_cloudfront_legacy_lists: moto 5.2 answers 404 to ListStreamingDistributions
+    and ListCloudFrontOriginAccessIdentities, which cloudfront_distribution_info's summary calls."""
+    cloudfront = aws("cloudfront", "us-east-1")
+    streaming = cloudfront.list_streaming_distributions()["StreamingDistributionList"]
+    assert streaming == {"Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}
+    identities = cloudfront.list_cloud_front_origin_access_identities(Marker="m", MaxItems="5")
+    assert identities["CloudFrontOriginAccessIdentityList"] == {
+        "Marker": "m",
+        "MaxItems": 5,
+        "IsTruncated": False,
+        "Quantity": 0,
+    }
+    pages = cloudfront.get_paginator("list_streaming_distributions").paginate().build_full_result()
+    assert pages.get("StreamingDistributionList", {}).get("Items", []) == []
+
+
 def test_the_patches_are_for_the_pinned_moto_and_refuse_another():
     """emulator._check_moto_version: the patches replace moto internals of one release."""
     import moto
