@@ -132,3 +132,11 @@ def certificate_arn_problem(arn: str, purpose: str, region: str | None = None) -
         f"{arn} is in {found}, but a load balancer can only use an ACM certificate from its own region "
         f"({wanted}): request or import the certificate in {wanted}."
     )
+
+
+# -- tags -----------------------------------------------------------------------------------------
+def carries_tags(tags, wanted) -> bool:
+    """Whether a resource's tags hold every wanted tag: how webstack knows its own resources.
+    Compared as text, as AWS keeps tag values (a play's may be numbers)."""
+    tags = tags or {}
+    return all(key in tags and str(tags[key]) == str(value) for key, value in wanted.items())

@@ -23,6 +23,7 @@ from ansible_collections.webstack.aws.plugins.module_utils.aws_names import (  #
     SUPPORTED_ERROR_CODES,
     SUPPORTED_RESPONSE_CODES,
     arn_region,
+    carries_tags,
 )
 
 # Managed policies (same ids in every account).
@@ -193,7 +194,7 @@ def distributions_with_tags(client, match_tags):
     and a caller content with the first match stops reading there."""
     for summary in list_distributions(client):
         tags = get_tags(client, summary["ARN"])
-        if all(tags.get(key) == value for key, value in match_tags.items()):
+        if carries_tags(tags, match_tags):
             yield dict(summary, Tags=tags)
 
 
