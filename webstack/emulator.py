@@ -317,6 +317,11 @@ def _patch_moto() -> None:
       until then DeleteCertificate answers ResourceInUseException, DeleteOriginAccessControl
       OriginAccessControlInUse and DeleteSubnet DependencyViolation. moto frees all at once and
       never refuses an in-use certificate.
+    * Launch template versions: moto 5.2 has no DeleteLaunchTemplateVersions, which
+      amazon.aws.ec2_launch_template (state absent) calls before DeleteLaunchTemplate, and finds a
+      version by its position. AWS deletes the listed versions but never the default one, reports
+      each version it could not delete with an error code instead of failing the request, and
+      finds the remaining versions by their numbers.
     """
     import moto
 
@@ -330,6 +335,7 @@ def _patch_moto() -> None:
     _patch_certificate_release()
     _patch_nat_gateway_release()
     _patch_late_releases()
+    _patch_launch_template_versions()
 
 
 def _patch_cloudfront_origins() -> None:
@@ -725,6 +731,154 @@ def _patch_nat_gateway_release() -> None:
 
     NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
     SubnetBackend.delete_subnet = delete_subnet
+
+
+def _launch_template_version(template, number):
+    """A template's version by its number (moto looks it up by position), or None."""
+    return next((v for v in template.versions if str(v.number) == str(number).strip()), None)
+
+
+def _launch_template_to_delete_from(backend, template_name, template_id):
+    """(template, None) or (None, (code, message)): the per-version error AWS reports when the
+    template named in DeleteLaunchTemplateVersions is malformed or missing."""
+    import re
+
+    if template_id and not re.fullmatch(r"lt-[0-9a-f]+", template_id):
+        return None, ("launchTemplateIdMalformed", f"The launch template ID '{template_id}' is malformed.")
+    if template_name and not re.fullmatch(r"[a-zA-Z0-9().\-/_]{3,128}", template_name):
+        return None, ("launchTemplateNameMalformed", f"The launch template name '{template_name}' is malformed.")
+    if template_name:
+        template = backend.launch_templates.get(backend.launch_template_name_to_ids.get(template_name, ""))
+        problem = ("launchTemplateNameDoesNotExist", f"The launch template name '{template_name}' does not exist.")
+    else:
+        template = backend.launch_templates.get(template_id)
+        problem = ("launchTemplateIdDoesNotExist", f"The launch template ID '{template_id}' does not exist.")
+    return (template, None) if template is not None else (None, problem)
+
+
+def _delete_launch_template_version(template, requested):
+    """Deletes one version as DeleteLaunchTemplateVersions does; the (code, message) AWS reports
+    when it cannot, else None."""
+    found = _launch_template_version(template, requested)
+    if found is None:
+        return "launchTemplateVersionDoesNotExist", "The launch template version does not exist."
+    if template.is_default(found):
+        # AWS's LaunchTemplateErrorCode has no code of its own for this case.
+        return (
+            "unexpectedError",
+            "The default version of a launch template cannot be deleted. "
+            "Set another version as the default or delete the launch template.",
+        )
+    template.webstack_highest_version = max(
+        getattr(template, "webstack_highest_version", 0), template.latest_version_number
+    )
+    template.versions.remove(found)
+    return None
+
+
+def _patch_launch_template_versions() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ec2.exceptions import (
+        InvalidLaunchTemplateVersionNotFound,
+        InvalidParameterCombination,
+        InvalidParameterValue,
+        MissingParameterError,
+    )
+    from moto.ec2.models.launch_templates import LaunchTemplate, LaunchTemplateBackend, LaunchTemplateVersion
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+
+    # moto finds version N at versions[N - 1] and numbers a new version len(versions) + 1, which
+    # both go wrong once a version is deleted: versions are found by their numbers instead, and a
+    # deleted number is never given again.
+    def create_version(self, data, description):
+        number = max([getattr(self, "webstack_highest_version", 0), *(v.number for v in self.versions)]) + 1
+        version = LaunchTemplateVersion(self, number, data, description)
+        self.versions.append(version)
+        return version
+
+    def get_version(self, num):
+        if str(num).lower() == "$latest":
+            return self.versions[-1]
+        if str(num).lower() == "$default":
+            return self.default_version()
+        found = _launch_template_version(self, num)
+        if found is None:
+            raise InvalidLaunchTemplateVersionNotFound(template_id=self.id, version=num)
+        return found
+
+    def default_version(self):
+        return _launch_template_version(self, self.default_version_number)
+
+    original_describe = LaunchTemplateBackend.describe_launch_template_versions
+
+    def describe_launch_template_versions(
+        self, template_name, template_id, versions, min_version, max_version, max_results
+    ):
+        if versions or not (min_version or max_version) or not (template_name or template_id):
+            return original_describe(self, template_name, template_id, versions, min_version, max_version, max_results)
+        # MinVersion and MaxVersion bound version numbers, not positions in moto's list.
+        template = (
+            self.get_launch_template_by_name(template_name) if template_name else self.get_launch_template(template_id)
+        )
+        found = [
+            (template, v)
+            for v in template.versions
+            if v.number >= (min_version or 1) and (not max_version or v.number <= max_version)
+        ]
+        return found[:max_results]
+
+    def delete_launch_template_versions(self, template_name, template_id, versions):
+        """(template id, template name, deleted numbers, [(version, code, message)]). As on AWS only
+        the request's parameters fail it; a missing template, a missing version and the default
+        version are each reported with the version they kept from being deleted."""
+        if template_name and template_id:
+            raise InvalidParameterCombination("Specify either the launch template ID or the launch template name.")
+        if not (template_name or template_id):
+            raise MissingParameterError("launch template ID or launch template name")
+        if len(versions) > 200:
+            raise InvalidParameterValue("You can specify up to 200 launch template versions in a request.")
+        template, problem = _launch_template_to_delete_from(self, template_name, template_id)
+        if template is None:
+            return template_id, template_name, [], [(v, *problem) for v in versions]
+        deleted, failed = [], []
+        for requested in versions:
+            error = _delete_launch_template_version(template, requested)
+            if error:
+                failed.append((requested, *error))
+            else:
+                deleted.append(int(str(requested).strip()))
+        return template.id, template.name, deleted, failed
+
+    def delete_launch_template_versions_action(self):
+        name = self._get_param("LaunchTemplateName")
+        template_id = self._get_param("LaunchTemplateId")
+        versions = self._get_param("Versions", [])
+        self.error_on_dryrun()
+        template_id, name, deleted, failed = self.ec2_backend.delete_launch_template_versions(
+            template_name=name, template_id=template_id, versions=versions
+        )
+        identity = {k: v for k, v in (("LaunchTemplateId", template_id), ("LaunchTemplateName", name)) if v}
+        failures = [
+            {
+                **identity,
+                "VersionNumber": int(v) if str(v).strip().isdigit() else None,
+                "ResponseError": {"Code": code, "Message": message},
+            }
+            for v, code, message in failed
+        ]
+        return ActionResult(
+            {
+                "SuccessfullyDeletedLaunchTemplateVersions": [{**identity, "VersionNumber": n} for n in deleted],
+                "UnsuccessfullyDeletedLaunchTemplateVersions": failures,
+            }
+        )
+
+    LaunchTemplate.create_version = create_version
+    LaunchTemplate.get_version = get_version
+    LaunchTemplate.default_version = default_version
+    LaunchTemplateBackend.describe_launch_template_versions = describe_launch_template_versions
+    LaunchTemplateBackend.delete_launch_template_versions = delete_launch_template_versions
+    LaunchTemplates.delete_launch_template_versions = delete_launch_template_versions_action
 
 
 # What every request to AWS carries that the emulator's plain-HTTP loopback cannot show.

@@ -189,8 +189,14 @@ def test_user_data_hands_over_the_db_endpoint_and_secret_arn_not_a_password(stac
     assert_unchanged(aws, untouched)
 
 
-def test_destroy_leaves_nothing_behind(deployed, stack, asg, aws, before):
+def test_destroy_leaves_nothing_behind(deployed, stack, asg, ec2, aws, before):
+    # The update above made version 2 the default: ec2_launch_template deletes version 1 first
+    # (DeleteLaunchTemplateVersions), then the template with its default version.
+    versions = ec2.describe_launch_template_versions(LaunchTemplateName=NAME)["LaunchTemplateVersions"]
+    assert sorted(v["VersionNumber"] for v in versions) == [1, 2]
     assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))
     assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"] == []
+    named = [{"Name": "launch-template-name", "Values": [NAME]}]
+    assert ec2.describe_launch_templates(Filters=named)["LaunchTemplates"] == []
     assert_unchanged(aws, before)  # launch templates, instances, the role and its profile included
     assert changed(assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))) == 0

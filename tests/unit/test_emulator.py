@@ -141,6 +141,34 @@ def test_a_deleted_nat_gateway_takes_its_interface_and_frees_its_address(emulato
     ec2.delete_vpc(VpcId=vpc)
 
 
+def test_launch_template_versions_are_deleted_but_never_the_default(aws):
+    """emulator._patch_launch_template_versions: moto 5.2 has no DeleteLaunchTemplateVersions, which
+    amazon.aws.ec2_launch_template (state absent) calls before DeleteLaunchTemplate."""
+    ec2 = aws("ec2")
+    created = ec2.create_launch_template(
+        LaunchTemplateName="t-emu-versions", LaunchTemplateData={"InstanceType": "t3.micro"}
+    )
+    template = created["LaunchTemplate"]["LaunchTemplateId"]
+    for size in ("small", "medium"):
+        ec2.create_launch_template_version(LaunchTemplateId=template, LaunchTemplateData={"InstanceType": f"t3.{size}"})
+    answer = ec2.delete_launch_template_versions(LaunchTemplateId=template, Versions=["1", "2", "3", "9"])
+    assert [v["VersionNumber"] for v in answer["SuccessfullyDeletedLaunchTemplateVersions"]] == [2, 3]
+    refused = answer["UnsuccessfullyDeletedLaunchTemplateVersions"]
+    assert {v["VersionNumber"]: v["ResponseError"]["Code"] for v in refused} == {
+        1: "unexpectedError",  # the default version
+        9: "launchTemplateVersionDoesNotExist",
+    }
+    left = ec2.describe_launch_template_versions(LaunchTemplateId=template)["LaunchTemplateVersions"]
+    assert [(v["VersionNumber"], v["DefaultVersion"]) for v in left] == [(1, True)]
+    again = ec2.create_launch_template_version(
+        LaunchTemplateId=template, LaunchTemplateData={"InstanceType": "t3.nano"}
+    )
+    assert again["LaunchTemplateVersion"]["VersionNumber"] == 4  # a deleted number is not given again
+    ec2.delete_launch_template(LaunchTemplateId=template)
+    found = ec2.describe_launch_templates(Filters=[{"Name": "launch-template-name", "Values": ["t-emu-versions"]}])
+    assert found["LaunchTemplates"] == []
+
+
 def test_the_hold_switch_keeps_a_deleted_distributions_certificate_and_control_for_a_while(emulator, aws):
     """Emulator.hold_releases(N): as on AWS, what a deleted distribution used stays in use for N
     seconds (DeleteCertificate: ResourceInUseException; DeleteOriginAccessControl:
