@@ -169,3 +169,28 @@ def test_absent_removes_a_bucket_with_versions_and_delete_markers(deployed, stac
     assert_unchanged(aws, before, ignoring=DISTRIBUTION)
     again = assert_ok(stack.destroy(layers="frontend", tags="static_site", extra=BASE))
     assert changed(again) == 0
+
+
+def test_a_same_named_bucket_that_is_not_the_stacks_is_refused_and_left_as_it_was(stack, aws, s3):
+    """A bucket at the stack's name without the stack's tags is someone else's: deploy fails
+    naming static_site_bucket_name before changing it, and destroy leaves it and its objects."""
+    project = "t-static-foreign"
+    name = f"{project}-local-site-{aws('sts').get_caller_identity()['Account']}"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "Project", "Value": "someone-else"}]})
+    s3.put_object(Bucket=name, Key="theirs.txt", Body=b"keep me")
+    try:
+        extra = {"webstack_project": project}
+        summary = stack.deploy(layers="frontend", tags="static_site", extra=extra)
+        assert summary["status"] == "failed"
+        assert f"static_site_bucket_name: the bucket {name} exists but does not carry the tags" in stack.output[-1]
+        with pytest.raises(ClientError):
+            s3.get_bucket_policy(Bucket=name)  # nothing of the stack's was written to it
+        summary = stack.destroy(layers="frontend", tags="static_site", extra=extra)
+        assert summary["status"] == "failed"
+        assert "it is not this stack's; nothing was changed" in stack.output[-1]
+        assert s3.get_object(Bucket=name, Key="theirs.txt")["Body"].read() == b"keep me"
+        assert s3.get_bucket_tagging(Bucket=name)["TagSet"] == [{"Key": "Project", "Value": "someone-else"}]
+    finally:
+        s3.delete_object(Bucket=name, Key="theirs.txt")
+        s3.delete_bucket(Bucket=name)
