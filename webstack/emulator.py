@@ -322,6 +322,11 @@ def _patch_moto() -> None:
       version by its position. AWS deletes the listed versions but never the default one, reports
       each version it could not delete with an error code instead of failing the request, and
       finds the remaining versions by their numbers.
+    * Application load balancer attributes: moto 5.2 describes a new ALB with four attributes
+      (access-log bucket and prefix, deletion protection, cross-zone `false`) until a request sets
+      more, so amazon.aws.elb_application_lb, which reads `idle_timeout.timeout_seconds`,
+      `access_logs.s3.enabled`, `routing.http.*` ..., failed with a KeyError. AWS describes every
+      attribute of an ALB, each at its default until set (cross-zone always `true`).
     """
     import moto
 
@@ -336,6 +341,7 @@ def _patch_moto() -> None:
     _patch_nat_gateway_release()
     _patch_late_releases()
     _patch_launch_template_versions()
+    _patch_load_balancer_attributes()
 
 
 def _patch_cloudfront_origins() -> None:
@@ -941,6 +947,58 @@ def _patch_bucket_policy_conditions() -> None:
         return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
 
     models.FakeBucket.get_permission = get_permission
+
+
+# What DescribeLoadBalancerAttributes answers for a new Application Load Balancer: every attribute
+# the ELBv2 API reference (LoadBalancerAttribute) lists for ALBs, at its documented default.
+# `ipv6.deny_all_igw_traffic` depends on the scheme (true for an internal one).
+ALB_ATTRIBUTE_DEFAULTS = {
+    "access_logs.s3.enabled": "false",
+    "access_logs.s3.bucket": "",
+    "access_logs.s3.prefix": "",
+    "client_keep_alive.seconds": "3600",
+    "connection_logs.s3.enabled": "false",
+    "connection_logs.s3.bucket": "",
+    "connection_logs.s3.prefix": "",
+    "deletion_protection.enabled": "false",
+    "health_check_logs.s3.enabled": "false",
+    "health_check_logs.s3.bucket": "",
+    "health_check_logs.s3.prefix": "",
+    "idle_timeout.timeout_seconds": "60",
+    "ipv6.deny_all_igw_traffic": "false",
+    "load_balancing.cross_zone.enabled": "true",  # always on for an ALB
+    "routing.http.desync_mitigation_mode": "defensive",
+    "routing.http.drop_invalid_header_fields.enabled": "false",
+    "routing.http.preserve_host_header.enabled": "false",
+    "routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "false",
+    "routing.http.xff_client_port.enabled": "false",
+    "routing.http.xff_header_processing.mode": "append",
+    "routing.http2.enabled": "true",
+    "waf.fail_open.enabled": "false",
+    "zonal_shift.config.enabled": "false",
+}
+
+
+def _patch_load_balancer_attributes() -> None:
+    from moto.elbv2 import models
+
+    original_init = models.FakeLoadBalancer.__init__
+
+    def load_balancer_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        if self.type == "application":
+            # A new balancer's attrs hold only moto's own defaults: replace them all.
+            self.attrs = {
+                **ALB_ATTRIBUTE_DEFAULTS,
+                "ipv6.deny_all_igw_traffic": "true" if self.scheme == "internal" else "false",
+            }
+
+    models.FakeLoadBalancer.__init__ = load_balancer_init
+    # Described now, so a client may write them back; moto knew only health_check_logs.s3.enabled.
+    models.FakeLoadBalancer.VALID_ATTRS = models.FakeLoadBalancer.VALID_ATTRS | {
+        "health_check_logs.s3.bucket",
+        "health_check_logs.s3.prefix",
+    }
 
 
 def _serve(argv: list[str]) -> None:

@@ -429,3 +429,40 @@ def test_a_deleted_load_balancer_releases_its_certificate(aws):
     for subnet in subnets:
         ec2.delete_subnet(SubnetId=subnet)
     ec2.delete_vpc(VpcId=vpc)
+
+
+def test_an_application_load_balancer_describes_every_attribute_at_its_default(aws):
+    """emulator._patch_load_balancer_attributes: moto 5.2 described only attributes a request had
+    set, so amazon.aws.elb_application_lb failed (KeyError) on a new ALB; AWS describes them all."""
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.97.0.0/16")["Vpc"]["VpcId"]
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"][:2]]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.97.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for i, zone in enumerate(zones)
+    ]
+    arn = elbv2.create_load_balancer(Name="t-emu-attributes", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+
+    def described() -> dict[str, str]:
+        answer = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+        return {a["Key"]: a["Value"] for a in answer}
+
+    assert described() == emulator.ALB_ATTRIBUTE_DEFAULTS
+    assert described()["idle_timeout.timeout_seconds"] == "60"
+    assert described()["routing.http.desync_mitigation_mode"] == "defensive"
+    assert described()["load_balancing.cross_zone.enabled"] == "true"
+
+    changes = {"idle_timeout.timeout_seconds": "120", "routing.http.drop_invalid_header_fields.enabled": "true"}
+    elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=arn, Attributes=[{"Key": key, "Value": value} for key, value in changes.items()]
+    )
+    assert described() == {**emulator.ALB_ATTRIBUTE_DEFAULTS, **changes}
+
+    internal = elbv2.create_load_balancer(Name="t-emu-internal", Subnets=subnets, Scheme="internal")["LoadBalancers"]
+    internal_attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=internal[0]["LoadBalancerArn"])
+    assert {"Key": "ipv6.deny_all_igw_traffic", "Value": "true"} in internal_attributes["Attributes"]
+    for balancer in (arn, internal[0]["LoadBalancerArn"]):
+        elbv2.delete_load_balancer(LoadBalancerArn=balancer)
+    for subnet in subnets:
+        ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)
