@@ -222,6 +222,29 @@ def test_a_certificate_that_is_not_issued_is_refused_before_any_change(deployed,
     aws("acm").delete_certificate(CertificateArn=arn)
 
 
+def test_a_same_named_load_balancer_that_is_not_the_stacks_is_refused_and_left_as_it_was(
+    deployed, stack, base, elbv2, aws, network, capsys
+):
+    """A load balancer at the stack's name without the stack's tags is someone else's: deploy fails
+    naming load_balancer_project before changing anything (elb_application_lb would take it over:
+    its tags and listeners replaced), and destroy leaves it."""
+    name = "t-lb-foreign-local-alb"
+    theirs = elbv2.create_load_balancer(
+        Name=name, Subnets=network["public_subnet_ids"], Tags=[{"Key": "Project", "Value": "someone-else"}]
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    try:
+        unchanged = capture(aws)
+        summary = stack.deploy(extra={**base, "webstack_project": "t-lb-foreign"}, **LAYER)
+        assert summary["exit_code"] != 0
+        assert f"load_balancer_project: a load balancer {name} or target group" in capsys.readouterr().err
+        assert_unchanged(aws, unchanged)
+        assert_ok(stack.destroy(extra={"webstack_project": "t-lb-foreign"}, **LAYER))
+        tags = elbv2.describe_tags(ResourceArns=[theirs])["TagDescriptions"][0]["Tags"]
+        assert tags == [{"Key": "Project", "Value": "someone-else"}]
+    finally:
+        elbv2.delete_load_balancer(LoadBalancerArn=theirs)
+
+
 def test_prod_protects_the_load_balancer_from_deletion_until_told_otherwise(deployed, stack, base, elbv2, aws, capsys):
     prod = {**base, "webstack_project": "t-lbprod"}
     assert_ok(stack.deploy(extra=prod, env="prod", **LAYER))
