@@ -183,6 +183,21 @@ def test_each_environment_holds_the_values_of_the_readme_table(env):
         assert got == values, f"{env}: {setting} is {cell!r} in the README"
 
 
+# -- Layout ---------------------------------------------------------------------------------------
+def test_every_path_of_the_readme_layout_table_is_in_the_tree():
+    """README Layout: each path the table names exists, at the root or (galaxy.yml, meta/,
+    plugins/, roles/, playbooks/...) in the collection's directory; <name> stands for any."""
+    table = readme_table("| path | what it holds |")
+    assert len(table) >= 15
+    for cell in table:
+        for path in re.findall(r"`([^`]+)`", cell):
+            braces = re.fullmatch(r"(.*)\{(.+)\}(.*)", path)
+            expanded = [braces[1] + item + braces[3] for item in braces[2].split(",")] if braces else [path]
+            for each in expanded:
+                pattern = re.sub(r"<[^>]+>", "*", each).rstrip("/")
+                assert list(REPO.glob(pattern)) or list(COLLECTION.glob(pattern)), f"README Layout names {path}"
+
+
 # -- Role conventions (README Layout and "Layers and roles") -------------------------------------
 def _tasks_of(path: Path, seen: set[Path] | None = None) -> list[dict]:
     """The tasks of a task file, blocks flattened and included or imported files followed."""
