@@ -13,6 +13,7 @@ tests/unit/test_autoscaling_rolling_refresh.py and the user data is checked on a
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -200,3 +201,73 @@ def test_destroy_leaves_nothing_behind(deployed, stack, asg, ec2, aws, before):
     assert ec2.describe_launch_templates(Filters=named)["LaunchTemplates"] == []
     assert_unchanged(aws, before)  # launch templates, instances, the role and its profile included
     assert changed(assert_ok(stack.destroy(extra={"webstack_project": PROJECT}, **LAYER))) == 0
+
+
+def test_a_same_named_role_template_and_group_that_are_not_the_stacks_are_refused_and_left_as_they_were(
+    stack, aws, asg, ec2, network, target_group_arn
+):
+    """An IAM role (with its instance profile), a launch template and a group at the stack's name
+    without the stack's tags are someone else's: deploy fails naming them before iam_role,
+    ec2_launch_template or autoscaling_group touch them, and destroy (by tag) leaves them."""
+    project = "t-asg-foreign"
+    name = f"{project}-local-app"
+    iam = aws("iam")
+    theirs = [{"Key": "Project", "Value": "someone-else"}]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+        ],
+    }
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Description="theirs", Tags=theirs)
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    template = ec2.create_launch_template(
+        LaunchTemplateName=name,
+        LaunchTemplateData={"InstanceType": "t3.nano"},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": theirs}],
+    )["LaunchTemplate"]
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": "1"},
+        MinSize=0,
+        MaxSize=0,
+        VPCZoneIdentifier=",".join(network["private_subnet_ids"]),
+        Tags=[{**tag, "PropagateAtLaunch": False} for tag in theirs],
+    )
+    try:
+        extra = {
+            "webstack_project": project,
+            "autoscaling_subnet_ids": network["private_subnet_ids"],
+            "autoscaling_security_group_ids": [network["security_group_ids"]["app"]],
+            "autoscaling_target_group_arns": [target_group_arn],
+            **MOTO,
+        }
+        summary = stack.deploy(extra=extra, **LAYER)
+        assert summary["status"] == "failed"
+        message = stack.output[-1]
+        assert "autoscaling_project / autoscaling_environment: " in message
+        for what in ("the IAM role", "the launch template", "the Auto Scaling group"):
+            assert f"{what} {name} exists but does not carry the tags" in message
+        assert "they are not this stack's; nothing was changed" in message
+        assert_ok(stack.destroy(extra={"webstack_project": project}, **LAYER))
+
+        role = iam.get_role(RoleName=name)["Role"]
+        assert (role["Description"], role["Tags"]) == ("theirs", theirs)
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+        assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
+        assert iam.list_role_policies(RoleName=name)["PolicyNames"] == []
+        (profile,) = iam.list_instance_profiles_for_role(RoleName=name)["InstanceProfiles"]
+        assert profile["InstanceProfileName"] == name
+        (kept,) = ec2.describe_launch_templates(LaunchTemplateNames=[name])["LaunchTemplates"]
+        assert (kept["LatestVersionNumber"], kept["Tags"]) == (1, theirs)
+        (group_kept,) = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+        assert (group_kept["MinSize"], group_kept["MaxSize"], group_kept["TargetGroupARNs"]) == (0, 0, [])
+        assert [(t["Key"], t["Value"]) for t in group_kept["Tags"]] == [("Project", "someone-else")]
+        assert asg.describe_policies(AutoScalingGroupName=name)["ScalingPolicies"] == []
+    finally:
+        asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+        ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=name)
+        iam.delete_instance_profile(InstanceProfileName=name)
+        iam.delete_role(RoleName=name)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.webstack.aws.plugins.module_utils import stack_checks
+from ansible_collections.webstack.aws.plugins.module_utils import spa_release, stack_checks
 from tests.census import capture
+from tests.integration.test_publish import make_distribution
 from tests.spa_routing import rendered
-from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
+from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone, identity_tags
 
 PROJECT = "t-cdn"
 DOMAIN = "t-cdn.example.com"
@@ -257,3 +258,92 @@ def test_absent_leaves_no_distribution_and_no_oac(deployed, stack, base, cloudfr
     assert HEADERS_POLICY not in headers_policies(cloudfront)
     assert_unchanged(aws, before)
     assert changed(assert_ok(stack.destroy(layers="frontend", tags="cdn", extra=base))) == 0
+
+
+def test_a_same_named_distribution_oac_function_and_policy_that_are_not_the_stacks_are_refused_and_left_as_they_were(
+    stack, aws, cloudfront
+):
+    """A distribution with the stack's Name tag but not its other tags, and an origin access
+    control, a function and a headers policy at the stack's names whose description or comment
+    is not the one the role writes, are someone else's: deploy fails naming all four before any
+    is changed, and destroy fails the same way, deleting none. runner.py publish, which finds the
+    distribution to invalidate as the role does, refuses it too."""
+    project = "t-cdn-foreign"
+    prefix = f"{project}-local"
+    distribution = make_distribution(
+        cloudfront, "theirs", {"Name": f"{prefix}-cdn", "Project": "someone-else", "ManagedBy": "webstack"}
+    )
+    oac = cloudfront.create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": f"{prefix}-site-oac",
+            "Description": "theirs",
+            "SigningProtocol": "sigv4",
+            "SigningBehavior": "no-override",
+            "OriginAccessControlOriginType": "s3",
+        }
+    )["OriginAccessControl"]
+    code = b"function handler(event) { return event.request; }"
+    cloudfront.create_function(
+        Name=f"{prefix}-spa-routing",
+        FunctionConfig={"Comment": "theirs", "Runtime": "cloudfront-js-2.0"},
+        FunctionCode=code,
+    )
+    theirs_headers = {"FrameOptions": {"Override": False, "FrameOption": "SAMEORIGIN"}}
+    policy_id = cloudfront.create_response_headers_policy(
+        ResponseHeadersPolicyConfig={
+            "Name": f"{prefix}-headers",
+            "Comment": "theirs",
+            "SecurityHeadersConfig": theirs_headers,
+        }
+    )["ResponseHeadersPolicy"]["Id"]
+    s3, bucket = aws("s3"), f"{prefix}-site"  # the stack's own bucket, for publish to get as far as the distribution
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": identity_tags(project)})
+    try:
+        for run in (stack.deploy, stack.destroy):
+            extra = {"webstack_project": project, "cdn_origin_domain_name": f"{prefix}-site.s3.{REGION}.amazonaws.com"}
+            summary = run(layers="frontend", tags="cdn", extra=extra)
+            assert summary["status"] == "failed"
+            message = stack.output[-1]
+            assert (
+                f"cdn_project / cdn_environment: the distribution {distribution['Id']} (Name {prefix}-cdn)" in message
+            )
+            assert (
+                f"the origin access control {prefix}-site-oac exists but its description does not start with" in message
+            )
+            assert f"the CloudFront function {prefix}-spa-routing exists but its comment does not start with" in message
+            assert f"the response headers policy {prefix}-headers exists but its comment does not start with" in message
+            assert "they are not this stack's; nothing was changed" in message
+        with pytest.raises(
+            spa_release.ReleaseError, match=rf"cdn_project / cdn_environment: the distribution {distribution['Id']}"
+        ):
+            spa_release.find_site(s3, aws("sts"), cloudfront, project=project, environment="local", bucket_name=bucket)
+        found = find_distribution(cloudfront, f"{prefix}-cdn")
+        assert (found["Id"], found["Enabled"], found["Tags"]["Project"]) == (distribution["Id"], True, "someone-else")
+        config = cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]
+        assert config["Comment"] == "test distribution" and config["DefaultCacheBehavior"]["TargetOriginId"] == "site"
+        kept_oac = cloudfront.get_origin_access_control(Id=oac["Id"])["OriginAccessControl"][
+            "OriginAccessControlConfig"
+        ]
+        assert (kept_oac["Description"], kept_oac["SigningBehavior"]) == ("theirs", "no-override")
+        function = cloudfront.describe_function(Name=f"{prefix}-spa-routing")["FunctionSummary"]
+        assert function["FunctionConfig"]["Comment"] == "theirs"
+        assert cloudfront.get_function(Name=f"{prefix}-spa-routing")["FunctionCode"].read() == code
+        policy = cloudfront.get_response_headers_policy_config(Id=policy_id)["ResponseHeadersPolicyConfig"]
+        assert (policy["Comment"], policy["SecurityHeadersConfig"]) == ("theirs", theirs_headers)
+    finally:
+        current = cloudfront.get_distribution_config(Id=distribution["Id"])
+        disabled = cloudfront.update_distribution(
+            Id=distribution["Id"],
+            DistributionConfig={**current["DistributionConfig"], "Enabled": False},
+            IfMatch=current["ETag"],
+        )
+        cloudfront.delete_distribution(Id=distribution["Id"], IfMatch=disabled["ETag"])
+        cloudfront.delete_origin_access_control(
+            Id=oac["Id"], IfMatch=cloudfront.get_origin_access_control(Id=oac["Id"])["ETag"]
+        )
+        etag = cloudfront.describe_function(Name=f"{prefix}-spa-routing")["ETag"]
+        cloudfront.delete_function(Name=f"{prefix}-spa-routing", IfMatch=etag)
+        etag = cloudfront.get_response_headers_policy(Id=policy_id)["ETag"]
+        cloudfront.delete_response_headers_policy(Id=policy_id, IfMatch=etag)
+        s3.delete_bucket(Bucket=bucket)

@@ -233,3 +233,45 @@ def test_in_us_east_1_one_certificate_serves_both(stack, aws):
     finally:
         destroy_unless_gone(stack, aws, untouched, layers="certificates", extra=extra)
     assert_unchanged(aws, untouched)
+
+
+def test_destroy_keeps_the_validation_records_another_certificate_still_needs(stack, aws):
+    """ACM gives every certificate of an account the same validation CNAME for a name, in every
+    region: someone else's certificate for the site's names (in us-east-1, untagged) renews through
+    the records the stack wrote, so destroy keeps those and removes only the api name's. The zone is
+    the user's (not created by the stack) and stays."""
+    project, domain = "t-certs-shared", "t-certs-shared.local.test"
+    route53, acm = aws("route53"), aws("acm", "us-east-1")
+    zone = route53.create_hosted_zone(Name=domain, CallerReference=f"{project}-zone")["HostedZone"]["Id"].split("/")[-1]
+    theirs = acm.request_certificate(
+        DomainName=domain, ValidationMethod="DNS", SubjectAlternativeNames=[f"www.{domain}"]
+    )["CertificateArn"]
+    extra = {"webstack_project": project, "webstack_domain": domain}
+
+    def cnames() -> set[str]:
+        sets = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+        return {r["Name"] for r in sets if r["Type"] == "CNAME"}
+
+    try:
+        assert_ok(stack.deploy(layers="certificates", extra=extra))
+        assert len(cnames()) == 3
+        assert_ok(stack.destroy(layers="certificates", extra=extra))
+        assert certificates(aws, "us-east-1", project) == certificates(aws, REGION, project) == []
+        needed = {
+            o["ResourceRecord"]["Name"]
+            for o in acm.describe_certificate(CertificateArn=theirs)["Certificate"]["DomainValidationOptions"]
+        }
+        assert cnames() == needed and len(needed) == 2  # the api name's record went with the stack's certificate
+        assert [z["Id"].split("/")[-1] for z in zones(aws, domain)] == [zone]
+    finally:
+        acm.delete_certificate(CertificateArn=theirs)
+        left = [
+            r
+            for r in route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+            if r["Type"] == "CNAME"
+        ]
+        if left:
+            route53.change_resource_record_sets(
+                HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": r} for r in left]}
+            )
+        route53.delete_hosted_zone(Id=zone)

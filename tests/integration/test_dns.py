@@ -172,3 +172,72 @@ def test_absent_removes_only_the_stacks_records(deployed, stack, aws):
     # The certificates layer keeps the zone the stack created while foreign records are in it.
     assert_ok(stack.destroy(layers="certificates", extra=BASE))
     assert set(records(aws)) >= {(f"mail.{DOMAIN}.", "A"), (f"{DOMAIN}.", "TXT")}
+
+
+def test_records_at_the_stacks_names_that_are_not_the_stacks_are_refused_and_left_as_they_were(stack, aws, capsys):
+    """Route 53 records carry no tags: an address record at the apex and an alias at www to someone
+    else's distribution are someone else's, so deploy fails naming dns_domain / dns_include_www
+    before writing any record, and destroy keeps them. An alias to a distribution that exists no
+    more is the stack's own record left behind: destroy removes it."""
+    project, domain = "t-dns-foreign", "t-dns-foreign.local.test"
+    route53, cloudfront = aws("route53"), aws("cloudfront", "us-east-1")
+    alb = make_alb(aws, project, "10.63.0.0/16")
+    ours, theirs = make_distribution(aws, project), make_distribution(aws, "someone-else")
+    zone = route53.create_hosted_zone(Name=domain, CallerReference=uuid.uuid4().hex)["HostedZone"]["Id"].split("/")[-1]
+    apex = {"Name": f"{domain}.", "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "192.0.2.10"}]}
+    www = {
+        "Name": f"www.{domain}.",
+        "Type": "A",
+        "AliasTarget": {
+            "HostedZoneId": CLOUDFRONT_ZONE,
+            "DNSName": theirs["DomainName"] + ".",
+            "EvaluateTargetHealth": False,
+        },
+    }
+    left_behind = {
+        "Name": f"{domain}.",
+        "Type": "AAAA",
+        "AliasTarget": {
+            "HostedZoneId": CLOUDFRONT_ZONE,
+            "DNSName": "dgone0000.cloudfront.net.",
+            "EvaluateTargetHealth": False,
+        },
+    }
+    route53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": r} for r in (apex, www, left_behind)]},
+    )
+    try:
+        extra = {**BASE, "webstack_project": project, "webstack_domain": domain}
+        summary = stack.deploy(layers="dns", extra=extra)
+        assert summary["status"] == "failed"
+        assert (
+            f"dns_domain / dns_include_www: A {domain} -> 192.0.2.10, A www.{domain} -> {theirs['DomainName']} exist"
+            " and point at something that is not this stack's; nothing was changed."
+        ) in stack.output[-1]
+        assert set(records(aws, domain)) == {(f"{domain}.", t) for t in ("SOA", "NS", "A", "AAAA")} | {
+            (f"www.{domain}.", "A")
+        }
+        capsys.readouterr()
+        assert_ok(stack.destroy(layers="dns", extra=extra))
+        assert f"Keeping A {domain} -> 192.0.2.10, A www.{domain} -> {theirs['DomainName']}: not this stack's" in (
+            capsys.readouterr().err
+        )
+        left = records(aws, domain)
+        assert left[(f"{domain}.", "A")] == apex and left[(f"www.{domain}.", "A")]["AliasTarget"] == www["AliasTarget"]
+        assert (f"{domain}.", "AAAA") not in left  # the stack's own record, left behind, is gone
+    finally:
+        kept = [r for key, r in records(aws, domain).items() if key[1] not in ("SOA", "NS")]
+        if kept:
+            route53.change_resource_record_sets(
+                HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": r} for r in kept]}
+            )
+        route53.delete_hosted_zone(Id=zone)
+        aws("elbv2").delete_load_balancer(LoadBalancerArn=alb["LoadBalancerArn"])
+        for distribution in (ours, theirs):
+            current = cloudfront.get_distribution_config(Id=distribution["Id"])
+            config = {**current["DistributionConfig"], "Enabled": False}
+            etag = cloudfront.update_distribution(
+                Id=distribution["Id"], DistributionConfig=config, IfMatch=current["ETag"]
+            )
+            cloudfront.delete_distribution(Id=distribution["Id"], IfMatch=etag["ETag"])

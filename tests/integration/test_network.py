@@ -147,3 +147,39 @@ def test_destroy_leaves_nothing(deployed, stack, ec2, aws, before, emulator):
     assert vpc_of(ec2) is None
     assert_unchanged(aws, before)
     assert changed(assert_ok(stack.destroy(layers="network", extra=BASE))) == 0  # a second destroy is a no-op
+
+
+def test_a_same_named_vpc_that_is_not_the_stacks_is_refused_and_left_as_it_was(stack, ec2):
+    """A VPC with the stack's Name tag and CIDR but without the stack's tags is someone else's:
+    ec2_vpc_net would adopt it (and the role fill it with subnets, gateways and groups), so deploy
+    fails naming network_project / network_environment first, and destroy (by tag) leaves it."""
+    project = "t-network-foreign"
+    theirs = [{"Key": "Name", "Value": f"{project}-local-vpc"}, {"Key": "Project", "Value": "someone-else"}]
+    vpc_id = ec2.create_vpc(CidrBlock="10.51.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": theirs}])[
+        "Vpc"
+    ]["VpcId"]
+    try:
+        extra = {"webstack_project": project, "network_vpc_cidr": "10.51.0.0/16"}
+        summary = stack.deploy(layers="network", extra=extra)
+        assert summary["status"] == "failed"
+        assert (
+            f"network_project / network_environment: the VPC {project}-local-vpc ({vpc_id}, 10.51.0.0/16) exists"
+            " but does not carry the tags"
+        ) in stack.output[-1]
+        assert "it is not this stack's; nothing was changed" in stack.output[-1]
+        assert_ok(stack.destroy(layers="network", extra=extra))
+        (vpc,) = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        assert sorted(vpc["Tags"], key=lambda t: t["Key"]) == theirs
+        hostnames = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]
+        assert hostnames["Value"] is False
+        assert ec2.describe_subnets(Filters=in_vpc(vpc_id))["Subnets"] == []
+        assert (
+            ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])[
+                "InternetGateways"
+            ]
+            == []
+        )
+        groups = ec2.describe_security_groups(Filters=in_vpc(vpc_id))["SecurityGroups"]
+        assert [g["GroupName"] for g in groups] == ["default"]
+    finally:
+        ec2.delete_vpc(VpcId=vpc_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.census import capture
-from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone, make_network
+from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone, identity_tags, make_network
 
 # The tests share one deployed database, so they must run on one xdist worker. tests/conftest.py
 # adds this marker in pytest_collection_modifyitems, but xdist's own hook reads the markers before
@@ -223,3 +223,67 @@ def test_deletion_protection_refuses_absent_until_allowed_then_absent_removes_ev
 def test_a_second_absent_is_a_no_op(deployed, stack, network, rds):
     assert changed(assert_ok(destroy_rds(stack, base(network)))) == 0
     assert instance_of(rds) is None
+
+
+def test_a_same_named_instance_and_groups_that_are_not_the_stacks_are_refused_and_left_as_they_were(
+    stack, aws, rds, network
+):
+    """A DB instance, subnet group and parameter group at the stack's names that do not carry the
+    stack's tags are someone else's (here another webstack stack whose project differs only in
+    case, so its lower-cased names are the same): deploy fails naming them before rds_subnet_group,
+    rds_parameter_group or rds_instance touch them, and destroy fails the same way, deleting none."""
+    project = "t-rds-foreign"
+    prefix = f"{project}-local"
+    theirs = identity_tags(project.upper())
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=f"{prefix}-db-subnets",
+        DBSubnetGroupDescription="theirs",
+        SubnetIds=network["private_subnet_ids"][:1] + network["public_subnet_ids"][1:],
+        Tags=theirs,
+    )
+    rds.create_db_parameter_group(
+        DBParameterGroupName=f"{prefix}-db-params",
+        DBParameterGroupFamily="postgres16",
+        Description="theirs",
+        Tags=theirs,
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{prefix}-db",
+        DBInstanceClass="db.t4g.small",
+        Engine="postgres",
+        EngineVersion="16.8",
+        AllocatedStorage=30,
+        MasterUsername="theirs",
+        MasterUserPassword="their-password-1",
+        DBSubnetGroupName=f"{prefix}-db-subnets",
+        DBParameterGroupName=f"{prefix}-db-params",
+        Tags=theirs,
+    )
+    try:
+        extra = {**base(network, project), "rds_delete_data": True}
+        for run in (stack.deploy, stack.destroy):
+            summary = run(layers="backend", tags="rds", extra=extra)
+            assert summary["status"] == "failed"
+            assert (
+                f"rds_project / rds_environment: the DB instance {prefix}-db, the DB subnet group {prefix}-db-subnets,"
+                f" the DB parameter group {prefix}-db-params exist but do not carry the tags"
+            ) in stack.output[-1]
+            assert "they are not this stack's; nothing was changed" in stack.output[-1]
+        db = instance_of(rds, f"{prefix}-db")
+        assert (db["DBInstanceClass"], db["AllocatedStorage"], db["MasterUsername"]) == ("db.t4g.small", 30, "theirs")
+        assert db["TagList"] == theirs
+        (subnet_group,) = subnet_groups(rds, f"{prefix}-db-subnets")
+        assert subnet_group["DBSubnetGroupDescription"] == "theirs"
+        kept_subnets = sorted(s["SubnetIdentifier"] for s in subnet_group["Subnets"])
+        assert kept_subnets == sorted(network["private_subnet_ids"][:1] + network["public_subnet_ids"][1:])
+        arn = subnet_group["DBSubnetGroupArn"]
+        assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == theirs
+        (parameter_group,) = parameter_groups(rds, f"{prefix}-db-params")
+        arn = parameter_group["DBParameterGroupArn"]
+        assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == theirs
+        user_set = rds.describe_db_parameters(DBParameterGroupName=f"{prefix}-db-params", Source="user")["Parameters"]
+        assert user_set == []
+    finally:
+        rds.delete_db_instance(DBInstanceIdentifier=f"{prefix}-db", SkipFinalSnapshot=True)
+        rds.delete_db_subnet_group(DBSubnetGroupName=f"{prefix}-db-subnets")
+        rds.delete_db_parameter_group(DBParameterGroupName=f"{prefix}-db-params")

@@ -237,3 +237,32 @@ def test_delete_of_a_certificate_in_use_raises_resource_in_use(stubbed):
     stub.add_client_error("delete_certificate", "ResourceInUseException", "in use", 400, {"CertificateArn": CF_ARN})
     with pytest.raises(client.client.exceptions.ResourceInUseException):
         acm.delete_certificate(client, CF_ARN)
+
+
+def test_validation_records_another_certificate_needs_are_named_with_their_users(stubbed):
+    """Every certificate of the account for a name shares its validation record: the records the
+    stack's deleted certificate used are checked against every other certificate, of any key type."""
+    client, stub = stubbed
+    other = CF_ARN.replace("11111111", "99999999")
+    records = [
+        {"name": "_x1.example.com.", "type": "CNAME", "value": "_v1.acm-validations.aws."},
+        {"name": "_x2.www.example.com.", "type": "CNAME", "value": "_v2.acm-validations.aws."},
+    ]
+    listed = {"CertificateSummaryList": [{"CertificateArn": CF_ARN}, {"CertificateArn": other}]}
+    stub.add_response(
+        "list_certificates",
+        listed,
+        {"CertificateStatuses": ["PENDING_VALIDATION", "ISSUED"], "Includes": {"keyTypes": list(acm.ALL_KEY_TYPES)}},
+    )
+    option = {
+        "DomainName": "EXAMPLE.com",
+        "ResourceRecord": {"Name": "_X1.example.com", "Type": "CNAME", "Value": "_v1"},
+    }
+    stub.add_response(
+        "describe_certificate",
+        {"Certificate": {"CertificateArn": other, "DomainValidationOptions": [option]}},
+        {"CertificateArn": other},
+    )
+    # The deleted certificate itself (CF_ARN) is not asked about.
+    assert acm.validation_records_in_use(client, records, [CF_ARN]) == {"_x1.example.com.": [other]}
+    assert acm.validation_records_in_use(client, [], [CF_ARN]) == {}  # nothing to check: no call

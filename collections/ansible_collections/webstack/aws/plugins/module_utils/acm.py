@@ -37,6 +37,8 @@ REUSABLE_STATUSES = ("PENDING_VALIDATION", "ISSUED")
 FAILED_STATUSES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
 IDENTITY_TAG_KEYS = ("Project", "Environment", "ManagedBy", "Purpose")
 KEY_ALGORITHMS = ("RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1")
+# Every key type ListCertificates knows: it lists RSA_2048 certificates only unless told.
+ALL_KEY_TYPES = ("RSA_1024", *KEY_ALGORITHMS, "EC_secp521r1")
 
 
 # -- matching -------------------------------------------------------------------------------------
@@ -111,11 +113,32 @@ def idempotency_token(*parts) -> str:
 
 # -- ACM calls ------------------------------------------------------------------------------------
 @AWSRetry.jittered_backoff()
-def list_certificates(client, key_algorithm: str, any_status: bool = False) -> list[dict]:
+def list_certificates(client, key_algorithm: str | None, any_status: bool = False) -> list[dict]:
+    """The certificates of one key algorithm (None: of any) in a status worth keeping (any_status:
+    in any status)."""
     paginator = client.get_paginator("list_certificates")
     statuses = list(REUSABLE_STATUSES) + (list(FAILED_STATUSES) if any_status else [])
-    pages = paginator.paginate(CertificateStatuses=statuses, Includes={"keyTypes": [key_algorithm]})
+    key_types = [key_algorithm] if key_algorithm else list(ALL_KEY_TYPES)
+    pages = paginator.paginate(CertificateStatuses=statuses, Includes={"keyTypes": key_types})
     return pages.build_full_result().get("CertificateSummaryList", [])
+
+
+def validation_records_in_use(client, records: list[dict], except_arns=()) -> dict[str, list[str]]:
+    """Which of `records` a certificate in the client's region other than `except_arns` still
+    needs (one pending validation, or issued: ACM renews it through the record), as record name ->
+    the ARNs needing it. ACM gives every certificate of an account the same validation CNAME for a
+    name, whatever its region, so a record the stack wrote may be someone else's certificate's too."""
+    wanted = {record["name"] for record in records}
+    in_use: dict[str, list[str]] = {}
+    for summary in list_certificates(client, None) if wanted else []:
+        arn = summary["CertificateArn"]
+        if arn in except_arns:
+            continue
+        for option in (describe_certificate(client, arn) or {}).get("DomainValidationOptions") or []:
+            name = normalize_name((option.get("ResourceRecord") or {}).get("Name", "")) + "."
+            if name in wanted and arn not in in_use.setdefault(name, []):
+                in_use[name].append(arn)
+    return in_use
 
 
 def describe_certificate(client, arn: str) -> dict | None:

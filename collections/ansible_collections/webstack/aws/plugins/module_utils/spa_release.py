@@ -45,6 +45,7 @@ from urllib.parse import quote
 with contextlib.suppress(ImportError):  # the callers report a missing botocore
     import botocore  # noqa: F401
 
+from ansible_collections.webstack.aws.plugins.module_utils.aws_names import carries_tags
 from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import (
     CLOUDFRONT_HOSTED_ZONE_ID,
     find_distribution_by_tags,
@@ -763,13 +764,13 @@ def find_site(
     that skip Ansible (runner.py publish / rollback): the static_site role's bucket (its name, or
     <project>-<environment>-site-<account id>; it must exist and carry the stack's identity tags)
     and the distribution to invalidate (distribution_id, or the cdn role's, found by its Name tag
-    <project>-<environment>-cdn). Returns the bucket, the distribution id (None: no invalidation)
-    and the outputs the roles report (static_site, and cdn when found by tag). Raises ReleaseError
-    with the role's messages."""
+    <project>-<environment>-cdn; it must carry the stack's identity tags too). Returns the bucket,
+    the distribution id (None: no invalidation) and the outputs the roles report (static_site, and
+    cdn when found by tag). Raises ReleaseError with the role's messages."""
     s3, sts, cloudfront = retrying(s3), retrying(sts), retrying(cloudfront)
-    prefix = f"{cdn_project or project}-{cdn_environment or environment}"
+    cdn_identity = {"Project": cdn_project or project, "Environment": cdn_environment or environment}
     with ThreadPoolExecutor(max_workers=1) as pool:  # the distribution is looked up meanwhile
-        cdn = None if distribution_id else pool.submit(_cdn_outputs, cloudfront, prefix)
+        cdn = None if distribution_id else pool.submit(_cdn_outputs, cloudfront, cdn_identity)
         outputs = {"static_site": _site_bucket(s3, sts, project, environment, bucket_name, action)}
         if cdn is not None:
             outputs["cdn"] = cdn.result()
@@ -807,12 +808,20 @@ def _site_bucket(s3, sts, project: str, environment: str, bucket_name: str, acti
     }
 
 
-def _cdn_outputs(cloudfront, prefix: str) -> dict:
-    """cdn's tasks/outputs.yml: the distribution by its Name tag and the origin access control."""
+def _cdn_outputs(cloudfront, identity: dict) -> dict:
+    """cdn's tasks/outputs.yml: the distribution by its Name tag, which must be the stack's, and
+    the origin access control."""
+    prefix = f"{identity['Project']}-{identity['Environment']}"
+    identity = {**identity, "ManagedBy": "webstack"}
     try:
         found = find_distribution_by_tags(cloudfront, {"Name": f"{prefix}-cdn"}) or {}
     except ValueError as exc:  # more than one carries the Name tag
         raise ReleaseError(str(exc)) from None
+    if found and not carries_tags(found.get("Tags"), identity):
+        raise ReleaseError(
+            f"cdn_project / cdn_environment: the distribution {found['Id']} (Name {prefix}-cdn) exists but does not"
+            f" carry the tags {json.dumps(identity)}: it is not this stack's; nothing was changed."
+        )
     oac = find_origin_access_control(cloudfront, f"{prefix}-site-oac") or {}
     return {
         "distribution_id": found.get("Id", ""),

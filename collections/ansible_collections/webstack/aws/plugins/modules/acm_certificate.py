@@ -56,6 +56,14 @@ options:
   certificate_arn:
     description: With O(state=absent), delete exactly this certificate instead of those matching the names and tags.
     type: str
+  validation_record_regions:
+    description:
+      - With O(state=absent), regions besides the certificate's whose certificates are checked for
+        validation records still in use (RV(validation_records_in_use)). ACM gives every certificate
+        of an account the same validation record for a name, in every region.
+    type: list
+    elements: str
+    default: []
   wait:
     description: Wait until the certificate is C(ISSUED); fail on C(FAILED) or after O(wait_timeout).
     type: bool
@@ -142,6 +150,15 @@ deleted:
   returned: when state=absent
   type: list
   elements: str
+validation_records_in_use:
+  description:
+    - Those of RV(validation_records) that another certificate, in the certificate's region or in
+      O(validation_record_regions), still needs (pending validation, or issued and renewed through
+      it), each with C(used_by), those certificates' ARNs. Someone else's too, unless the caller
+      deletes those certificates as well.
+  returned: when state=absent
+  type: list
+  elements: dict
 in_use_by:
   description:
     - When a certificate to delete is still in use, what uses it (AWS frees a certificate some
@@ -251,11 +268,23 @@ def ensure_absent(module, client, names, tags, region) -> dict:
                 in_use_failure(module, {target["CertificateArn"]: ["a resource deleted moments ago"]})
             except is_boto3_error_code("ResourceNotFoundException"):
                 pass
+    deleted = [t["CertificateArn"] for t in targets]
+    users: dict[str, list[str]] = {}
+    for where in dict.fromkeys([region, *module.params["validation_record_regions"]]):
+        checked = (
+            client
+            if where == region
+            else module.client("acm", region=where, retry_decorator=AWSRetry.jittered_backoff())
+        )
+        for name, arns in acm.validation_records_in_use(checked, records, deleted).items():
+            users.setdefault(name, []).extend(arns)
+    in_use = [dict(record, used_by=users[record["name"]]) for record in records if users.get(record["name"])]
     return {
         "changed": bool(targets),
         "certificate": {},
-        "deleted": [t["CertificateArn"] for t in targets],
+        "deleted": deleted,
         "validation_records": records,
+        "validation_records_in_use": in_use,
         "diff": {"before": {"arns": [t["CertificateArn"] for t in targets]}, "after": {"arns": []}},
     }
 
@@ -270,6 +299,7 @@ def main():
             tags=dict(type="dict", default={}),
             key_algorithm=dict(type="str", choices=list(acm.KEY_ALGORITHMS), default="RSA_2048"),
             certificate_arn=dict(type="str"),
+            validation_record_regions=dict(type="list", elements="str", default=[]),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=900),
         ),

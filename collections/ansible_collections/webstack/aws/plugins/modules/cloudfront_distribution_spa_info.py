@@ -5,11 +5,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: cloudfront_distribution_spa_info
-short_description: Find a webstack CloudFront distribution and origin access control by name, read-only
+short_description: Find a webstack CloudFront distribution, OAC, function and headers policy by name, read-only
 version_added: 0.1.0
 description:
   - Finds the distribution whose C(Name) tag is O(name) (as M(webstack.aws.cloudfront_distribution_spa)
-    tags it) and, when O(origin_access_control_name) is given, the OAC of that name. Changes nothing.
+    tags it) and, when their names are given, the Origin Access Control, the CloudFront Function and
+    the custom response headers policy of those names, with their tags or comments, so that the
+    caller can tell its own from someone else's before changing anything. Changes nothing.
 options:
   name:
     description: The distribution's C(Name) tag.
@@ -17,6 +19,12 @@ options:
     required: true
   origin_access_control_name:
     description: Name of an Origin Access Control to look up as well.
+    type: str
+  function_name:
+    description: Name of a CloudFront Function to look up as well.
+    type: str
+  response_headers_policy_name:
+    description: Name of a custom response headers policy to look up as well.
     type: str
 author:
   - webstack maintainers
@@ -66,7 +74,15 @@ distribution:
       description: Its tags.
       type: dict
 origin_access_control:
-  description: The OAC (id, name), empty when not asked for or not found.
+  description: The OAC (id, name, description), empty when not asked for or not found.
+  returned: always
+  type: dict
+function:
+  description: The function (name, arn, comment), empty when not asked for or not found.
+  returned: always
+  type: dict
+response_headers_policy:
+  description: The custom policy (id, name, comment), empty when not asked for or not found.
   returned: always
   type: dict
 """
@@ -80,16 +96,40 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 
 from ansible_collections.webstack.aws.plugins.module_utils import cloudfront as cf  # noqa: E402
+from ansible_collections.webstack.aws.plugins.module_utils import cloudfront_function as cff  # noqa: E402
+from ansible_collections.webstack.aws.plugins.module_utils import cloudfront_headers as headers  # noqa: E402
+
+
+def function_of(client, name):
+    summary, _etag = cff.describe(client, name, "DEVELOPMENT")
+    if not summary:
+        return {}
+    return {
+        "name": name,
+        "arn": (summary.get("FunctionMetadata") or {}).get("FunctionARN"),
+        "comment": (summary.get("FunctionConfig") or {}).get("Comment") or "",
+    }
+
+
+def response_headers_policy_of(client, name):
+    policy_id = headers.find(client, name)
+    if not policy_id:
+        return {}
+    config, _etag = headers.get_config(client, policy_id)
+    return {"id": policy_id, "name": name, "comment": config.get("Comment") or ""}
 
 
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
         origin_access_control_name=dict(type="str"),
+        function_name=dict(type="str"),
+        response_headers_policy_name=dict(type="str"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = cf.cloudfront_client(module)
-    distribution, oac = {}, {}
+    params = module.params
+    distribution, oac, function, policy = {}, {}, {}, {}
     try:
         found = cf.find_distribution_by_tags(client, {"Name": module.params["name"]})
         if found:
@@ -106,12 +146,22 @@ def main():
         if module.params["origin_access_control_name"]:
             summary = cf.find_origin_access_control(client, module.params["origin_access_control_name"])
             if summary:
-                oac = {"id": summary["Id"], "name": summary["Name"]}
+                oac = {"id": summary["Id"], "name": summary["Name"], "description": summary.get("Description") or ""}
+        if params["function_name"]:
+            function = function_of(client, params["function_name"])
+        if params["response_headers_policy_name"]:
+            policy = response_headers_policy_of(client, params["response_headers_policy_name"])
     except ValueError as e:
         module.fail_json(msg=str(e))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to look up the distribution {module.params['name']}")
-    module.exit_json(changed=False, distribution=distribution, origin_access_control=oac)
+    module.exit_json(
+        changed=False,
+        distribution=distribution,
+        origin_access_control=oac,
+        function=function,
+        response_headers_policy=policy,
+    )
 
 
 if __name__ == "__main__":
