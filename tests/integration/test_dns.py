@@ -226,6 +226,11 @@ def test_records_at_the_stacks_names_that_are_not_the_stacks_are_refused_and_lef
         left = records(aws, domain)
         assert left[(f"{domain}.", "A")] == apex and left[(f"www.{domain}.", "A")]["AliasTarget"] == www["AliasTarget"]
         assert (f"{domain}.", "AAAA") not in left  # the stack's own record, left behind, is gone
+        # Told to (a site moving onto the stack), deploy replaces them with the stack's aliases.
+        assert_ok(stack.deploy(layers="dns", extra={**extra, "dns_allow_overwrite": True}))
+        moved = records(aws, domain)
+        for name in (f"{domain}.", f"www.{domain}."):
+            assert moved[(name, "A")]["AliasTarget"]["DNSName"].rstrip(".") == ours["DomainName"]
     finally:
         kept = [r for key, r in records(aws, domain).items() if key[1] not in ("SOA", "NS")]
         if kept:
