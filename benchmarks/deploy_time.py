@@ -11,6 +11,8 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -32,7 +34,7 @@ def timed(command: str, emu: Emulator, layers: str, project: str) -> tuple[float
         argv = [command, "--env", "local", "--endpoint-url", emu.url, "--layers", layers]
         argv += ["--summary-file", summary_file.name, "-e", f"webstack_project={project}"]
         started = time.monotonic()
-        with mock.patch("sys.stdout"), mock.patch("sys.stderr"):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             rc = cli.main(argv)
         took = time.monotonic() - started
         summary = json.loads(Path(summary_file.name).read_text())

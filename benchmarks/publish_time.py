@@ -25,6 +25,8 @@ nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -36,7 +38,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from unittest import mock
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -117,7 +118,7 @@ def deploy_frontend(emu: Emulator) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json") as summary_file:
         argv = ["deploy", "--env", "local", "--endpoint-url", emu.url, "--layers", "frontend"]
         argv += ["--summary-file", summary_file.name, "-e", f"webstack_project={PROJECT}"]
-        with mock.patch("sys.stdout"), mock.patch("sys.stderr"):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             rc = cli.main(argv)
         summary = json.loads(Path(summary_file.name).read_text())
     if rc != 0:

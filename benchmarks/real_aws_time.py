@@ -21,6 +21,8 @@ nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import shutil
 import sys
@@ -128,7 +130,8 @@ def first_deploy(summary_dir: Path) -> Path:
         argv += ["-e", json.dumps({"webstack_project": "bench-model", **PROD_SHAPE})]
         # The timeline stays in the temporary directory: `report`'s last run stays the user's own.
         last = mock.patch.object(commands, "LAST_TIMELINE", summary_dir / "last-timeline")
-        with mock.patch("sys.stdout"), mock.patch("sys.stderr"), last:
+        quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+        with quiet[0], quiet[1], last:
             rc = cli.main(argv)
     if rc != 0:
         raise SystemExit(f"the first deploy failed (rc={rc}): {summary.read_text()}")
