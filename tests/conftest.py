@@ -66,7 +66,8 @@ def stack(emulator, tmp_path_factory):
 # The longest groups start first, so that no worker is left running one alone at the end of the run
 # while the other is idle (each takes minutes; everything else is shorter and fills in around them).
 # xdist would otherwise start the groups with the most tests first (pyproject's addopts turn that off
-# with --no-loadscope-reorder), which put the shared site's group (over 10 minutes) last.
+# with --no-loadscope-reorder), which put the shared site's group (163 s alone with -n0 on
+# 2026-12-05, several minutes beside the others) last.
 # Longest first, by the last runs' times and the runs each file makes; unlisted files follow in
 # collection order.
 LONGEST_FIRST = [
