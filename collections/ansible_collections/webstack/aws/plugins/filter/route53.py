@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.webstack.aws.plugins.module_utils.aws_names import CLOUDFRONT_HOSTED_ZONE_ID
+from ansible_collections.webstack.aws.plugins.module_utils.aws_names import CLOUDFRONT_HOSTED_ZONE_ID, normalize_name
 
 KINDS = ("cloudfront", "elb")
-
-
-def record_name(name: str) -> str:
-    """A DNS name as Route 53 and the roles write it, compared: lower case, no trailing dot."""
-    return str(name or "").lower().rstrip(".")
 
 
 def target_name(dns_name: str) -> str:
     """An alias target compared: lower case, no trailing dot, no `dualstack.` (the roles point at
     the load balancer's dualstack name, the info modules list its plain one)."""
-    name = record_name(dns_name)
+    name = normalize_name(dns_name)
     return name[len("dualstack.") :] if name.startswith("dualstack.") else name
 
 
@@ -61,12 +56,12 @@ def alias_records(record_sets, names, kind: str, stack_targets, other_targets=No
     """
     if kind not in KINDS:
         raise ValueError(f"alias_records: kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    wanted = {record_name(name) for name in names or []}
+    wanted = {normalize_name(name) for name in names or []}
     stack = {target_name(target) for target in stack_targets or [] if target}
     other = None if other_targets is None else {target_name(target) for target in other_targets}
     split: dict[str, list] = {"ours": [], "theirs": []}
     for record in record_sets or []:
-        if record.get("Type") in ("A", "AAAA") and record_name(record.get("Name")) in wanted:
+        if record.get("Type") in ("A", "AAAA") and normalize_name(record.get("Name")) in wanted:
             split["ours" if _is_ours(record, kind, stack, other, region) else "theirs"].append(record)
     return split
 
@@ -75,11 +70,11 @@ def record_summary(record: dict) -> str:
     """`A www.example.com -> d111.cloudfront.net` (alias) or `A example.com -> 192.0.2.10` (address)."""
     alias = record.get("AliasTarget")
     points_at = (
-        record_name(alias.get("DNSName"))
+        normalize_name(alias.get("DNSName"))
         if alias
         else ", ".join(value.get("Value", "") for value in record.get("ResourceRecords") or [])
     )
-    return f"{record.get('Type')} {record_name(record.get('Name'))} -> {points_at}"
+    return f"{record.get('Type')} {normalize_name(record.get('Name'))} -> {points_at}"
 
 
 class FilterModule:

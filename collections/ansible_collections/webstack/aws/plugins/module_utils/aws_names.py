@@ -25,9 +25,9 @@ _ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):(?P<account>\d
 
 
 # -- names ----------------------------------------------------------------------------------------
-def normalize_name(name: str) -> str:
-    """Lower case, no trailing dot: how DNS names are compared here."""
-    return str(name).strip().lower().rstrip(".")
+def normalize_name(name: str | None) -> str:
+    """Lower case, no trailing dot: how DNS names are compared here (None: empty)."""
+    return str(name or "").strip().lower().rstrip(".")
 
 
 def is_domain_name(name, allow_wildcard: bool = True) -> bool:

@@ -131,7 +131,7 @@ def main():
     params = module.params
     distribution, oac, function, policy = {}, {}, {}, {}
     try:
-        found = cf.find_distribution_by_tags(client, {"Name": module.params["name"]})
+        found = cf.find_distribution_by_tags(client, {"Name": params["name"]})
         if found:
             distribution = {
                 "id": found["Id"],
@@ -143,8 +143,8 @@ def main():
                 "enabled": found.get("Enabled"),
                 "tags": found.get("Tags") or {},
             }
-        if module.params["origin_access_control_name"]:
-            summary = cf.find_origin_access_control(client, module.params["origin_access_control_name"])
+        if params["origin_access_control_name"]:
+            summary = cf.find_origin_access_control(client, params["origin_access_control_name"])
             if summary:
                 oac = {"id": summary["Id"], "name": summary["Name"], "description": summary.get("Description") or ""}
         if params["function_name"]:
@@ -154,7 +154,7 @@ def main():
     except ValueError as e:
         module.fail_json(msg=str(e))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to look up the distribution {module.params['name']}")
+        module.fail_json_aws(e, msg=f"Failed to look up the distribution {params['name']}")
     module.exit_json(
         changed=False,
         distribution=distribution,
