@@ -177,6 +177,65 @@ def test_an_issued_certificate_wins_over_a_newer_pending_one():
     assert acm.pick_reusable([]) is None
 
 
+def info_output(**certificates) -> list[dict]:
+    """What community.aws.acm_certificate_info returns for certificates described by moto: snake_cased,
+    tags as a dict, through the JSON a module's result travels in (datetimes as ISO strings)."""
+    import json
+
+    from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+    from ansible.module_utils.common.json import AnsibleJSONEncoder
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("acm", region_name="us-east-1")
+        found = []
+        for names, tags in certificates.values():
+            arn = client.request_certificate(
+                DomainName=names[0],
+                SubjectAlternativeNames=names,
+                ValidationMethod="DNS",
+                Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            )["CertificateArn"]
+            described = camel_dict_to_snake_dict(client.describe_certificate(CertificateArn=arn)["Certificate"])
+            found.append({**described, "tags": tags})
+    return json.loads(json.dumps(found, cls=AnsibleJSONEncoder))
+
+
+def test_the_info_modules_certificates_are_judged_as_the_module_judges_them():
+    listed = info_output(
+        theirs=(NAMES, {**TAGS, "Project": "other"}), fewer=(NAMES[:1], TAGS), ec=(NAMES, TAGS), ours=(NAMES, TAGS)
+    )
+    # moto describes every certificate as RSA_2048; this one would win as the newest if reused.
+    listed[2].update(key_algorithm="EC_prime256v1", created_at="2999-01-01T00:00:00+00:00")
+    ours = listed[3]
+    found = acm.reusable_found(listed, NAMES, {**TAGS, "CostCenter": "42"}, "RSA_2048")
+    assert found["certificate"]["arn"] == ours["certificate_arn"]
+    assert found["certificate"]["region"] == "us-east-1" and found["certificate"]["tags"] == TAGS
+    assert sorted(found["certificate"]["subject_alternative_names"]) == sorted(NAMES)
+    expected = acm.validation_records(acm.snake_dict_to_camel_dict(ours, capitalize_first=True))
+    assert expected and found["validation_records"] == expected
+    # The newest of two reusable ones, with created_at as the ISO string Ansible hands over.
+    newer = {**ours, "certificate_arn": CF_ARN, "created_at": "2999-01-01T00:00:00+00:00"}
+    assert acm.reusable_found([ours, newer], NAMES, TAGS, None)["certificate"]["arn"] == CF_ARN
+    assert acm.reusable_found(listed[:3], NAMES, TAGS, "RSA_2048") == {"certificate": {}, "validation_records": []}
+
+
+def test_the_reusable_filter_answers_each_looped_lookup_in_the_modules_shape():
+    from ansible_collections.webstack.aws.plugins.filter.acm import acm_certificate_region, acm_reusable
+
+    ours = info_output(ours=(NAMES, TAGS))
+    results = [
+        {"item": {"purpose": "cloudfront", "names": NAMES}, "certificates": ours},
+        {"item": {"purpose": "alb", "names": NAMES}, "certificates": ours},  # tagged Purpose=cloudfront
+    ]
+    cloudfront, alb = acm_reusable(results, {k: v for k, v in TAGS.items() if k != "Purpose"}, "RSA_2048")
+    assert cloudfront["item"]["purpose"] == "cloudfront"
+    assert cloudfront["certificate"]["arn"] == ours[0]["certificate_arn"]
+    assert alb == {"item": results[1]["item"], "certificate": {}, "validation_records": []}
+    assert acm_certificate_region("cloudfront", "eu-west-1") == "us-east-1"
+    assert acm_certificate_region("alb", "eu-west-1") == "eu-west-1"
+
+
 def test_validation_records_are_merged_and_wait_until_published():
     rec = {"Name": "_a.example.com.", "Type": "CNAME", "Value": "_b.acm-validations.aws."}
     options = [

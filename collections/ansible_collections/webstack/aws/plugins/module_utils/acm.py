@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from datetime import datetime
 
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -73,6 +75,8 @@ def is_reusable(detail: dict, tags: dict, names, wanted_tags: dict, any_status: 
 
 def _sort_key(detail: dict):
     created = detail.get("CreatedAt") or 0
+    if isinstance(created, str):  # as an info module returns it, through Ansible
+        created = datetime.fromisoformat(created)
     if hasattr(created, "timestamp"):
         created = created.timestamp()
     return (detail.get("Status") == "ISSUED", float(created))
@@ -81,6 +85,39 @@ def _sort_key(detail: dict):
 def pick_reusable(candidates: list[dict]) -> dict | None:
     """The best of several matching certificates: an ISSUED one before a pending one, then the newest."""
     return max(candidates, key=_sort_key) if candidates else None
+
+
+def summary(detail: dict) -> dict:
+    """A described certificate (DescribeCertificate's, with a `Tags` dict) as webstack.aws.acm_certificate
+    returns it; empty for none."""
+    if not detail:
+        return {}
+    return {
+        "arn": detail["CertificateArn"],
+        "region": arn_region(detail["CertificateArn"]),
+        "domain_name": detail.get("DomainName"),
+        "subject_alternative_names": detail.get("SubjectAlternativeNames", []),
+        "status": detail.get("Status"),
+        "key_algorithm": detail.get("KeyAlgorithm"),
+        "in_use_by": detail.get("InUseBy", []),
+        "tags": detail.get("Tags", {}),
+    }
+
+
+def reusable_found(certificates: list[dict], names, tags: dict, key_algorithm: str | None) -> dict:
+    """Of community.aws.acm_certificate_info's `certificates` (snake_cased), the one
+    webstack.aws.acm_certificate would reuse for exactly `names` with the identity tags of `tags` and
+    `key_algorithm`: {"certificate": summary, "validation_records": [...]}, both empty for none."""
+    candidates = []
+    for certificate in certificates:
+        found_tags = certificate.get("tags") or {}
+        detail = snake_dict_to_camel_dict({k: v for k, v in certificate.items() if k != "tags"}, capitalize_first=True)
+        if key_algorithm and detail.get("KeyAlgorithm", key_algorithm) != key_algorithm:
+            continue
+        if is_reusable(detail, found_tags, names, identity_tags(tags)):
+            candidates.append({**detail, "Tags": found_tags})
+    chosen = pick_reusable(candidates)
+    return {"certificate": summary(chosen), "validation_records": (validation_records(chosen) or []) if chosen else []}
 
 
 def validation_records(detail: dict) -> list[dict] | None:

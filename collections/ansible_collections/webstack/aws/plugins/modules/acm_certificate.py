@@ -181,21 +181,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.webstack.aws.plugins.module_utils import acm  # noqa: E402
 
 
-def describe(detail: dict, region: str) -> dict:
-    if not detail:
-        return {}
-    return {
-        "arn": detail["CertificateArn"],
-        "region": region,
-        "domain_name": detail.get("DomainName"),
-        "subject_alternative_names": detail.get("SubjectAlternativeNames", []),
-        "status": detail.get("Status"),
-        "key_algorithm": detail.get("KeyAlgorithm"),
-        "in_use_by": detail.get("InUseBy", []),
-        "tags": detail.get("Tags", {}),
-    }
-
-
 def ensure_present(module, client, names, tags, region) -> dict:
     params = module.params
     changed = False
@@ -214,7 +199,7 @@ def ensure_present(module, client, names, tags, region) -> dict:
         changed = True
         if not module.check_mode:
             acm.add_tags(client, chosen["CertificateArn"], tags)
-    before = {} if changed else describe(chosen, region)
+    before = {} if changed else acm.summary(chosen)
 
     arn = chosen["CertificateArn"]
     detail, records = acm.wait_for_validation_records(client, arn, min(params["wait_timeout"], 120))
@@ -223,9 +208,9 @@ def ensure_present(module, client, names, tags, region) -> dict:
     if params["wait"] and detail.get("Status") != "ISSUED":
         detail, problem = acm.wait_for_issued(client, arn, params["wait_timeout"])
         if problem:
-            module.fail_json(msg=problem, certificate=describe(detail, region), validation_records=records)
+            module.fail_json(msg=problem, certificate=acm.summary(detail), validation_records=records)
     detail["Tags"] = acm.get_tags(client, arn)
-    after = describe(detail, region)
+    after = acm.summary(detail)
     return {
         "changed": changed,
         "certificate": after,
