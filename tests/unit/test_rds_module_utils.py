@@ -1,11 +1,13 @@
 """webstack.aws's RDS helpers (plugins/module_utils/rds.py): the decisions as pure functions, the
 AWS calls against moto in-process. Stubber only where moto falls short: ResetDBParameterGroup, which
-it lacks, and instance states other than `available`, which it never reports."""
+it lacks, instance states other than `available`, which it never reports, and throttling, which it
+never answers."""
 
 from __future__ import annotations
 
 import boto3
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -170,3 +172,75 @@ def test_reset_parameters_uses_the_apply_type():
             wrapped(client), "g", ["shared_preload_libraries", "work_mem"], {"shared_preload_libraries": "static"}
         )
         stub.assert_no_pending_responses()
+
+
+# -- subnet groups -------------------------------------------------------------------------------
+@mock_aws
+def test_describe_subnet_groups_reads_the_named_group_with_its_tags_and_every_group_without_a_name():
+    raw = boto3.client("rds", region_name=REGION)
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet_ids = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate("ac")
+    ]
+    tags = {"Project": "p", "Environment": "local", "ManagedBy": "webstack"}
+    raw.create_db_subnet_group(
+        DBSubnetGroupName="p-local-db-subnets",
+        DBSubnetGroupDescription="p-local database, private subnets",
+        SubnetIds=subnet_ids,
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    raw.create_db_subnet_group(DBSubnetGroupName="other", DBSubnetGroupDescription="d", SubnetIds=subnet_ids[:1])
+    client = wrapped(raw)
+
+    (group,) = rds_utils.describe_subnet_groups(client, "p-local-db-subnets")
+    assert group == {
+        "name": "p-local-db-subnets",
+        "description": "p-local database, private subnets",
+        "vpc_id": vpc_id,
+        "status": "Complete",
+        "arn": raw.describe_db_subnet_groups(DBSubnetGroupName="p-local-db-subnets")["DBSubnetGroups"][0][
+            "DBSubnetGroupArn"
+        ],
+        "subnet_ids": subnet_ids,
+        "tags": tags,
+    }
+    # RDS keeps the names in lower case; the lookup lower-cases the name, as amazon.aws does.
+    assert rds_utils.describe_subnet_groups(client, "P-Local-DB-Subnets") == [group]
+    everyone = {g["name"]: g for g in rds_utils.describe_subnet_groups(client)}
+    assert everyone["p-local-db-subnets"] == group
+    assert everyone["other"]["tags"] == {} and everyone["other"]["subnet_ids"] == subnet_ids[:1]
+
+
+@mock_aws
+def test_describe_subnet_groups_answers_an_empty_list_for_a_missing_name():
+    client = wrapped(boto3.client("rds", region_name=REGION))
+    # AWS (and moto) raise DBSubnetGroupNotFoundFault for an unknown name.
+    with pytest.raises(client.client.exceptions.DBSubnetGroupNotFoundFault):
+        client.client.describe_db_subnet_groups(DBSubnetGroupName="nope-local-db-subnets")
+    assert rds_utils.describe_subnet_groups(client, "nope-local-db-subnets") == []
+    assert rds_utils.describe_subnet_groups(client) == []
+
+
+def test_describe_subnet_groups_retries_throttled_reads(monkeypatch):
+    # moto never throttles, so Stubber does: once on the paginated describe, once on the tags.
+    sleeps = []
+    monkeypatch.setattr(cloud.time, "sleep", sleeps.append)
+    client = boto3.client("rds", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    arn = "arn:aws:rds:ap-northeast-2:123456789012:subgrp:g"
+    with Stubber(client) as stub:
+        stub.add_client_error("describe_db_subnet_groups", service_error_code="Throttling", http_status_code=400)
+        stub.add_response(
+            "describe_db_subnet_groups",
+            {"DBSubnetGroups": [{"DBSubnetGroupName": "g", "DBSubnetGroupArn": arn, "Subnets": []}]},
+            {"DBSubnetGroupName": "g"},
+        )
+        stub.add_client_error("list_tags_for_resource", service_error_code="Throttling", http_status_code=400)
+        stub.add_response("list_tags_for_resource", {"TagList": [{"Key": "Project", "Value": "p"}]})
+        (group,) = rds_utils.describe_subnet_groups(wrapped(client), "g")
+        stub.assert_no_pending_responses()
+    assert group["tags"] == {"Project": "p"} and group["subnet_ids"] == []
+    assert len(sleeps) == 2

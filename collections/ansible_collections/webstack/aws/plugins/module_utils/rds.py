@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""RDS helpers for webstack's modules: the master password mode of an instance, and parameter groups.
+"""RDS helpers for webstack's modules: the master password mode of an instance, parameter groups, and
+reading DB subnet groups.
 
 amazon.aws.rds_instance cannot set ``ManageMasterUserPassword``; these functions switch an existing
 instance between a password RDS keeps in Secrets Manager and a password the user supplies.
@@ -217,3 +218,39 @@ def create_parameter_group(client, name: str, family: str, description: str, tag
 
 def delete_parameter_group(client, name: str) -> None:
     client.delete_db_parameter_group(aws_retry=True, DBParameterGroupName=name)
+
+
+# -- subnet groups ---------------------------------------------------------------------------------
+# amazon.aws has rds_subnet_group but no info module; webstack.aws.rds_subnet_group_info reads them.
+
+
+@AWSRetry.jittered_backoff()
+def _describe_db_subnet_groups(client, **params):
+    paginator = client.get_paginator("describe_db_subnet_groups")
+    return paginator.paginate(**params).build_full_result()
+
+
+def describe_subnet_groups(client, name: str | None = None) -> list[dict]:
+    """The DB subnet group ``name`` (every one when ``name`` is empty), each with its tags; [] when it does not exist.
+
+    RDS stores subnet group names in lower case, so ``name`` is looked up in lower case (as
+    amazon.aws.rds_subnet_group does). ``client`` must be retrying (``RDS_RETRY``): the tags are read
+    with ``aws_retry=True``.
+    """
+    params = {"DBSubnetGroupName": name.lower()} if name else {}
+    try:
+        groups = _describe_db_subnet_groups(client, **params)["DBSubnetGroups"]
+    except is_boto3_error_code("DBSubnetGroupNotFoundFault"):
+        return []
+    return [
+        {
+            "name": group["DBSubnetGroupName"],
+            "description": group.get("DBSubnetGroupDescription", ""),
+            "vpc_id": group.get("VpcId", ""),
+            "status": group.get("SubnetGroupStatus", ""),
+            "arn": group["DBSubnetGroupArn"],
+            "subnet_ids": [subnet["SubnetIdentifier"] for subnet in group.get("Subnets", [])],
+            "tags": resource_tags(client, group["DBSubnetGroupArn"]),
+        }
+        for group in groups
+    ]
