@@ -1,7 +1,8 @@
 """Bad input in bulk: every role's validation messages, without a full ansible-runner job each.
 
-One ansible-playbook run (generated from CASES) includes each role's `validate` entry point once
-per case, in a block whose rescue records the failure, and writes every result as JSON. Each case
+One ansible-playbook run (generated from CASES), one inventory host per case carrying its
+variables, includes the host's role's `validate` entry point in a block whose rescue records the
+failure, and writes every result as JSON. Each case
 is its own test asserting the exact `variable: rule (got value)` line. Then one runner.py case per
 layer against a closed loopback port shows that bad input stops a real run before any AWS call,
 and a few README claims about where AWS calls may go are checked without any AWS endpoint.
@@ -671,10 +672,20 @@ def closed_port() -> int:
     return free_port()
 
 
-def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:
-    """One play: one block per case including the role's `validate` entry point with the case's
-    variables, then one with the preflight a real run does; the rescue records what failed."""
-    record = "{{ webstack_bad_input | combine({webstack_bad_input_case: %s}) }}"
+def inventory_for(cases: list[Case]) -> dict:
+    """One host per case, carrying the case's variables (above the inventory's group_vars and the
+    playbooks' group_vars/all, below the roles' vars, as -e would be), and one for the preflight.
+    The play's tasks then run once for every case side by side, and each role loads once."""
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    hosts = {case.id: {**host, **case.vars, "webstack_bad_input_role": case.role} for case in cases}
+    hosts[PREFLIGHT] = {**host, "webstack_bad_input_role": PREFLIGHT}
+    return {"webstack": {"hosts": hosts}}
+
+
+def playbook_for(results_file: Path) -> list[dict]:
+    """One play over the cases' hosts: a block that includes the host's role's `validate` entry
+    point (or, for the preflight host, the preflight a real run does), whose rescue records what
+    failed; then every host's result written as JSON."""
     failed_messages = (
         "{{ ansible_failed_result.argument_errors if ansible_failed_result.argument_errors is defined"
         " else (ansible_failed_result.results | selectattr('failed', 'defined') | selectattr('failed')"
@@ -682,66 +693,58 @@ def playbook_for(cases: list[Case], results_file: Path) -> list[dict]:
         " else ansible_failed_result.msg if ansible_failed_result.msg is not string"
         " else [ansible_failed_result.msg]) }}"
     )
-    tasks: list[dict] = [{"name": "Start with no results", "ansible.builtin.set_fact": {"webstack_bad_input": {}}}]
-    # Each role's checks, then (as the last case) the playbooks' preflight, whose endpoint check
-    # must refuse the closed port.
-    steps = [
-        (
-            case.id,
-            {
-                "name": f"Check {case.role}",
-                "ansible.builtin.include_role": {"name": f"webstack.aws.{case.role}", "tasks_from": "validate"},
-                "vars": case.vars,
-            },
-        )
-        for case in cases
-    ]
-    steps.append(
-        (
-            PREFLIGHT,
-            {
-                "name": "Check the target before any AWS call",
-                "ansible.builtin.include_tasks": str(PLAYBOOKS / "tasks" / "preflight.yml"),
-                # One second is enough to find a closed port closed (the default waits 3).
-                "vars": {"webstack_preflight_roles": list(ROLES), "webstack_endpoint_timeout": 1},
-            },
-        )
-    )
-    for case_id, step in steps:
-        tasks.append(
-            {
-                "name": f"Case {case_id}",
-                "vars": {"webstack_bad_input_case": case_id},
-                "block": [
-                    step,
-                    {
-                        "name": "Record that nothing failed",
-                        "ansible.builtin.set_fact": {"webstack_bad_input": record % "{'failed': false}"},
+    check = {
+        "name": "Check the case's role",
+        "ansible.builtin.include_role": {
+            "name": "webstack.aws.{{ webstack_bad_input_role }}",
+            "tasks_from": "validate",
+        },
+        "when": f"webstack_bad_input_role != '{PREFLIGHT}'",
+    }
+    # The playbooks' preflight, whose endpoint check must refuse the closed port.
+    preflight = {
+        "name": "Check the target before any AWS call",
+        "ansible.builtin.include_tasks": str(PLAYBOOKS / "tasks" / "preflight.yml"),
+        # One second is enough to find a closed port closed (the default waits 3).
+        "vars": {"webstack_preflight_roles": list(ROLES), "webstack_endpoint_timeout": 1},
+        "when": f"webstack_bad_input_role == '{PREFLIGHT}'",
+    }
+    tasks = [
+        {
+            "name": "Run the case",
+            "block": [
+                check,
+                preflight,
+                {
+                    "name": "Record that nothing failed",
+                    "ansible.builtin.set_fact": {"webstack_bad_input": {"failed": False}},
+                },
+            ],
+            "rescue": [
+                {
+                    "name": "Record the failure",
+                    "ansible.builtin.set_fact": {
+                        "webstack_bad_input": {
+                            "failed": True,
+                            "task": "{{ ansible_failed_task.name }}",
+                            "messages": failed_messages,
+                        }
                     },
-                ],
-                "rescue": [
-                    {
-                        "name": "Record the failure",
-                        "ansible.builtin.set_fact": {
-                            "webstack_bad_input": record
-                            % "{'failed': true, 'task': ansible_failed_task.name, 'messages': webstack_bad_input_msgs}"
-                        },
-                        "vars": {"webstack_bad_input_msgs": failed_messages},
-                    }
-                ],
-            }
-        )
-    tasks.append(
+                }
+            ],
+        },
         {
             "name": "Write the results",
             "ansible.builtin.copy": {
-                "content": "{{ webstack_bad_input | to_nice_json }}\n",
+                "content": "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all"
+                " | map('extract', hostvars, 'webstack_bad_input'))) | to_nice_json }}\n",
                 "dest": str(results_file),
                 "mode": "0644",
             },
-        }
-    )
-    return [{"name": "Bad input", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]
+            "run_once": True,
+        },
+    ]
+    return [{"name": "Bad input", "hosts": "webstack", "gather_facts": False, "tasks": tasks}]
 
 
 @pytest.fixture(scope="module")
@@ -750,9 +753,14 @@ def bulk(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bad-input")
     # Playbook-adjacent group_vars, as for the collection's playbooks and site.yml (group_vars/all).
     (tmp / "group_vars").symlink_to(PLAYBOOKS / "group_vars")
+    # The local inventory's group_vars beside the cases' hosts.
+    inventory = tmp / "inventory"
+    inventory.mkdir()
+    (inventory / "group_vars").symlink_to(REPO / "inventories" / "local" / "group_vars")
+    (inventory / "hosts.yml").write_text(json.dumps(inventory_for(CASES), indent=1))
     results_file = tmp / "results.json"
     playbook = tmp / "bad_input.yml"
-    playbook.write_text(json.dumps(playbook_for(CASES, results_file), indent=1))
+    playbook.write_text(json.dumps(playbook_for(results_file), indent=1))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
     env.update(
         FAKE_CREDENTIALS,
@@ -762,7 +770,7 @@ def bulk(tmp_path_factory):
         **speed_env(),
     )
     proc = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", "inventories/local", str(playbook)],
+        [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)],
         cwd=REPO,
         env=env,
         capture_output=True,
