@@ -73,7 +73,6 @@ def stack(emulator, tmp_path_factory):
 LONGEST_FIRST = [
     "tests/integration/test_site.py",
     "tests/integration/test_interrupted.py",
-    "tests/integration/test_bad_input.py",
     "tests/integration/test_destroy_guard.py",
     "tests/molecule/test_scenarios.py",
     "tests/integration/test_network.py",
@@ -83,6 +82,7 @@ LONGEST_FIRST = [
     "tests/integration/test_dns.py",
     "tests/integration/test_autoscaling.py",
     "tests/integration/test_rds.py",
+    "tests/integration/test_bad_input.py",
     "tests/integration/test_static_site.py",
     "tests/integration/test_publish.py",
 ]
