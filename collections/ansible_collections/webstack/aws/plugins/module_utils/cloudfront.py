@@ -48,8 +48,7 @@ def retrying(client):
 
 def cloudfront_client(module):
     """A retrying CloudFront client. CloudFront is global and its API lives in us-east-1, so the
-    client needs no region from the play (group/amazon.aws.aws module_defaults do not reach
-    webstack.aws modules)."""
+    client ignores the play's region."""
     return module.client("cloudfront", retry_decorator=AWSRetry.jittered_backoff(), region="us-east-1")
 
 
