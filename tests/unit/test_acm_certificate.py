@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from botocore.stub import Stubber
 
@@ -212,7 +213,7 @@ def test_the_info_modules_certificates_are_judged_as_the_module_judges_them():
     assert found["certificate"]["arn"] == ours["certificate_arn"]
     assert found["certificate"]["region"] == "us-east-1" and found["certificate"]["tags"] == TAGS
     assert sorted(found["certificate"]["subject_alternative_names"]) == sorted(NAMES)
-    expected = acm.validation_records(acm.snake_dict_to_camel_dict(ours, capitalize_first=True))
+    expected = acm.validation_records(snake_dict_to_camel_dict(ours, capitalize_first=True))
     assert expected and found["validation_records"] == expected
     # The newest of two reusable ones, with created_at as the ISO string Ansible hands over.
     newer = {**ours, "certificate_arn": CF_ARN, "created_at": "2999-01-01T00:00:00+00:00"}
@@ -325,3 +326,28 @@ def test_validation_records_another_certificate_needs_are_named_with_their_users
     # The deleted certificate itself (CF_ARN) is not asked about.
     assert acm.validation_records_in_use(client, records, [CF_ARN]) == {"_x1.example.com.": [other]}
     assert acm.validation_records_in_use(client, [], [CF_ARN]) == {}  # nothing to check: no call
+
+
+def test_the_controller_loads_webstacks_filters_and_tests_without_the_aws_sdk():
+    """Every job's controller loads all of webstack's filters and tests at its start (the acm ones
+    judge certificates with module_utils/acm_reuse.py): importing boto3 there would cost each job a
+    third of a CPU-second."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    collection = Path(__file__).resolve().parents[2] / "collections"
+    plugins = sorted(
+        f"ansible_collections.webstack.aws.plugins.{path.parent.name}.{path.stem}"
+        for kind in ("filter", "test")
+        for path in (collection / "ansible_collections/webstack/aws/plugins" / kind).glob("*.py")
+    )
+    code = (
+        "import importlib, sys\n"
+        "from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder\n"
+        f"_AnsibleCollectionFinder(paths=[{str(collection)!r}, *sys.path])._install()\n"
+        f"for name in {plugins!r}: importlib.import_module(name)\n"
+        "print(sorted({'boto3', 'botocore'} & set(sys.modules)))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert len(plugins) >= 8 and run.stdout.strip() == "[]", run.stdout + run.stderr

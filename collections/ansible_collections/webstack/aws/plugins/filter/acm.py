@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.webstack.aws.plugins.module_utils.acm import reusable_found
+from ansible_collections.webstack.aws.plugins.module_utils.acm_reuse import reusable_found
 from ansible_collections.webstack.aws.plugins.module_utils.aws_names import (
     arn_region,
     certificate_arn_problem,
