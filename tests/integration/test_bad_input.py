@@ -2,8 +2,8 @@
 
 One ansible-playbook run (generated from CASES), one inventory host per case carrying its
 variables, includes the host's role's `validate` entry point in a block whose rescue records the
-failure, and writes every result as JSON. Each case
-is its own test asserting the exact `variable: rule (got value)` line. Then one runner.py case per
+failure, and writes every result as JSON. Each case is its own test asserting the exact
+`variable: rule (got value)` line. Then one runner.py case per
 layer against a closed loopback port shows that bad input stops a real run before any AWS call,
 and a few README claims about where AWS calls may go are checked without any AWS endpoint.
 
@@ -673,9 +673,10 @@ def closed_port() -> int:
 
 
 def inventory_for(cases: list[Case]) -> dict:
-    """One host per case, carrying the case's variables (above the inventory's group_vars and the
-    playbooks' group_vars/all, below the roles' vars, as -e would be), and one for the preflight.
-    The play's tasks then run once for every case side by side, and each role loads once."""
+    """One host per case, carrying the case's variables, and one for the preflight. Host variables
+    rank above the inventory's group_vars, the playbooks' group_vars/all and the roles' defaults
+    (what every case sets), below the roles' vars/. The play's tasks then run once for every case
+    side by side, and each role loads once."""
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     hosts = {case.id: {**host, **case.vars, "webstack_bad_input_role": case.role} for case in cases}
     hosts[PREFLIGHT] = {**host, "webstack_bad_input_role": PREFLIGHT}
