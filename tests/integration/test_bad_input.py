@@ -48,6 +48,9 @@ class Case:
     # Ansible's own argument-spec check (types, choices) of the `validate` entry point, which runs
     # before tasks/validate.yml; its lines are Ansible's wording, not the role's.
     argspec: bool = False
+    # The role's entry point whose own checks the case fails: `validate`, or one that checks
+    # settings only it takes (static_site's `publish`).
+    entry: str = "validate"
 
 
 def arg(role: str, values: dict, expected: str, suffix: str = "", **kw) -> Case:
@@ -541,6 +544,22 @@ CASES: list[Case] = [
     ),
     arg(
         "static_site",
+        {"static_site_build_dir": "/nonexistent/dist", "static_site_keep_releases": 101},
+        "static_site_build_dir: must be the build directory (npm run build output) with index.html at its top "
+        '(got "/nonexistent/dist")',
+        also=("static_site_keep_releases: must be a whole number from 1 to 100 (got 101)",),
+        suffix="-publish",
+        entry="publish",
+    ),
+    arg(
+        "static_site",
+        {"static_site_build_dir": str(home.DEMO_BUILD), "static_site_keep_releases": 0},
+        "static_site_keep_releases: must be a whole number from 1 to 100 (got 0)",
+        suffix="-publish-demo-build",
+        entry="publish",
+    ),
+    arg(
+        "static_site",
         {"static_site_encryption": "KMS"},
         "value of static_site_encryption must be one of: AES256, aws:kms, got: KMS",
         argspec=True,
@@ -678,15 +697,19 @@ def inventory_for(cases: list[Case]) -> dict:
     (what every case sets), below the roles' vars/. The play's tasks then run once for every case
     side by side, and each role loads once."""
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    hosts = {case.id: {**host, **case.vars, "webstack_bad_input_role": case.role} for case in cases}
-    hosts[PREFLIGHT] = {**host, "webstack_bad_input_role": PREFLIGHT}
+    hosts = {
+        case.id: {**host, **case.vars, "webstack_bad_input_role": case.role, "webstack_bad_input_entry": case.entry}
+        for case in cases
+    }
+    hosts[PREFLIGHT] = {**host, "webstack_bad_input_role": PREFLIGHT, "webstack_bad_input_entry": PREFLIGHT}
     return {"webstack": {"hosts": hosts}}
 
 
-def playbook_for(results_file: Path) -> list[dict]:
-    """One play over the cases' hosts: a block that includes the host's role's `validate` entry
-    point (or, for the preflight host, the preflight a real run does), whose rescue records what
-    failed; then every host's result written as JSON."""
+def playbook_for(entries: list[str], results_file: Path) -> list[dict]:
+    """One play over the cases' hosts: a block that includes the host's role's entry point (its
+    `validate`, or for the preflight host the preflight a real run does), whose rescue records what
+    failed; then every host's result written as JSON. One include per entry point: Ansible loads a
+    role once for all the hosts that include it, whatever each host's `tasks_from` would be."""
     failed_messages = (
         "{{ ansible_failed_result.argument_errors if ansible_failed_result.argument_errors is defined"
         " else (ansible_failed_result.results | selectattr('failed', 'defined') | selectattr('failed')"
@@ -694,27 +717,27 @@ def playbook_for(results_file: Path) -> list[dict]:
         " else ansible_failed_result.msg if ansible_failed_result.msg is not string"
         " else [ansible_failed_result.msg]) }}"
     )
-    check = {
-        "name": "Check the case's role",
-        "ansible.builtin.include_role": {
-            "name": "webstack.aws.{{ webstack_bad_input_role }}",
-            "tasks_from": "validate",
-        },
-        "when": f"webstack_bad_input_role != '{PREFLIGHT}'",
-    }
+    checks = [
+        {
+            "name": f"Check the case's role ({entry})",
+            "ansible.builtin.include_role": {"name": "webstack.aws.{{ webstack_bad_input_role }}", "tasks_from": entry},
+            "when": f"webstack_bad_input_entry == '{entry}'",
+        }
+        for entry in entries
+    ]
     # The playbooks' preflight, whose endpoint check must refuse the closed port.
     preflight = {
         "name": "Check the target before any AWS call",
         "ansible.builtin.include_tasks": str(PLAYBOOKS / "tasks" / "preflight.yml"),
         # One second is enough to find a closed port closed (the default waits 3).
         "vars": {"webstack_preflight_roles": list(ROLES), "webstack_endpoint_timeout": 1},
-        "when": f"webstack_bad_input_role == '{PREFLIGHT}'",
+        "when": f"webstack_bad_input_entry == '{PREFLIGHT}'",
     }
     tasks = [
         {
             "name": "Run the case",
             "block": [
-                check,
+                *checks,
                 preflight,
                 {
                     "name": "Record that nothing failed",
@@ -761,7 +784,8 @@ def bulk(tmp_path_factory):
     (inventory / "hosts.yml").write_text(json.dumps(inventory_for(CASES), indent=1))
     results_file = tmp / "results.json"
     playbook = tmp / "bad_input.yml"
-    playbook.write_text(json.dumps(playbook_for(results_file), indent=1))
+    entries = sorted({case.entry for case in CASES})
+    playbook.write_text(json.dumps(playbook_for(entries, results_file), indent=1))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
     env.update(
         FAKE_CREDENTIALS,
@@ -809,9 +833,11 @@ def test_the_preflight_passes_the_defaults_then_names_an_endpoint_that_does_not_
 def test_bad_input_names_the_variable_the_value_and_the_rule(bulk, case):
     results, output = bulk
     result = results[case.id]
-    assert result["failed"], f"{case.role}'s validate accepted {case.vars}"
+    assert result["failed"], f"{case.role}'s {case.entry} accepted {case.vars}"
     if case.argspec:
         assert result["task"].startswith("Validating arguments against arg spec 'validate'"), result
+    if case.entry == "publish":
+        assert result["task"] == "Check the publish settings before any AWS call", result
     assert result["messages"] == [case.expected, *case.also]
     if case.secret:
         assert case.secret not in output
