@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """How long webstack takes against the embedded emulator: first deploy, no-op deploy, plan,
-destroy -- with the layers of a stage side by side (as runner.py does) and, for comparison, one
-after another -- and each as a ratio to the floor measured in the same run: benchmarks/floor.py,
-one Python process that describes every resource of the deployed stack once, both regions.
+the no-op deploy and plan again with --full (every layer converging), destroy -- each
+`python runner.py` started from the shell, with the layers of a stage side by side (as runner.py
+does) and, for comparison, one after another -- and each as a ratio to the floor measured in the
+same run: benchmarks/floor.py, one Python process that describes every resource of the deployed
+stack once, both regions.
 Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/deploy_time.py [--layers network,backend] [--repeat 1]
@@ -11,35 +13,40 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from unittest import mock
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from webstack import cli  # noqa: E402
 from webstack.emulator import Emulator  # noqa: E402
-from webstack.layers import STAGES, available_layers  # noqa: E402
+from webstack.layers import available_layers  # noqa: E402
+
+# runner.py with every layer in a stage of its own: one after another.
+ONE_AFTER_ANOTHER = """
+import sys
+from webstack import cli, layers
+layers.STAGES = [[layer] for stage in layers.STAGES for layer in stage]
+sys.exit(cli.main(sys.argv[1:]))
+"""
 
 
-def timed(command: str, emu: Emulator, layers: str, project: str) -> tuple[float, dict]:
+def timed(command: str, emu: Emulator, layers: str, project: str, mode: str, *options: str) -> tuple[float, dict]:
+    """`python runner.py COMMAND` started from the shell, as users and CI start it."""
+    program = [str(REPO / "runner.py")] if mode == "staged" else ["-c", ONE_AFTER_ANOTHER]
     with tempfile.NamedTemporaryFile(suffix=".json") as summary_file:
-        argv = [command, "--env", "local", "--endpoint-url", emu.url, "--layers", layers]
-        argv += ["--summary-file", summary_file.name, "-e", f"webstack_project={project}"]
+        argv = [sys.executable, *program, command, "--env", "local", "--endpoint-url", emu.url, "--layers", layers]
+        argv += ["--summary-file", summary_file.name, "-e", f"webstack_project={project}", *options]
         started = time.monotonic()
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            rc = cli.main(argv)
+        run = subprocess.run(argv, check=False, capture_output=True, text=True, cwd=REPO)
         took = time.monotonic() - started
-        summary = json.loads(Path(summary_file.name).read_text())
-    if rc != 0:
-        raise SystemExit(f"{command} failed: {json.dumps(summary, indent=2)}")
+        summary = json.loads(Path(summary_file.name).read_text() or "{}")
+    if run.returncode != 0:
+        raise SystemExit(f"{command} failed (rc={run.returncode}):\n{run.stderr[-3000:]}")
     return took, summary
 
 
@@ -49,17 +56,28 @@ def floor(emu: Emulator) -> float:
     return time.monotonic() - started
 
 
-def run_once(emu: Emulator, layers: str, project: str) -> dict[str, float]:
+# What each row runs; a deploy or plan of the unchanged stack takes the shortcut (README: "In
+# sync"), --full makes every layer converge as ansible-playbook site.yml would.
+ROWS = [
+    ("deploy (create)", "deploy"),
+    ("deploy (no-op)", "deploy"),
+    ("plan", "plan"),
+    ("deploy (no-op, --full)", "deploy", "--full"),
+    ("plan (--full)", "plan", "--full"),
+]
+
+
+def run_once(emu: Emulator, layers: str, project: str, mode: str) -> dict[str, float]:
     figures = {}
-    for label, command in [("deploy (create)", "deploy"), ("deploy (no-op)", "deploy"), ("plan", "plan")]:
+    for label, command, *options in ROWS:
         if label == "deploy (no-op)":
             figures["floor"] = floor(emu)
-        took, summary = timed(command, emu, layers, project)
+        took, summary = timed(command, emu, layers, project, mode, *options)
         figures[label] = took
         figures[f"{label} changed"] = sum(h["changed"] for h in summary["hosts"].values())
         for layer, res in summary["layers"].items():
-            figures[f"{label} [{layer}]"] = res["duration_s"]
-    figures["destroy"], _ = timed("destroy", emu, layers, project)
+            figures[f"{label} [{layer}]"] = res.get("duration_s") or 0.0
+    figures["destroy"], _ = timed("destroy", emu, layers, project, mode)
     return figures
 
 
@@ -73,9 +91,7 @@ def main() -> None:
     with Emulator.ephemeral() as emu:
         for n in range(args.repeat):
             for mode in ("staged", "sequential"):
-                stages = STAGES if mode == "staged" else [[layer] for stage in STAGES for layer in stage]
-                with mock.patch("webstack.layers.STAGES", stages):
-                    figures = run_once(emu, args.layers, f"bench-{mode}-{n}")
+                figures = run_once(emu, args.layers, f"bench-{mode}-{n}", mode)
                 for key, value in figures.items():
                     results[mode].setdefault(key, []).append(value)
 
@@ -89,7 +105,7 @@ def main() -> None:
         print(f"{key:{width}}  {staged:10.1f}  {seq:10.1f}")
     floor_s = sum(results["staged"]["floor"]) / args.repeat
     print(f"\nstaged, as a ratio to the floor ({floor_s:.1f} s; issue 11's target for no-op deploy and plan: 8x)")
-    for key in ("deploy (create)", "deploy (no-op)", "plan", "destroy"):
+    for key in [label for label, *_ in ROWS] + ["destroy"]:
         print(f"{key:{width}}  {sum(results['staged'][key]) / args.repeat / floor_s:9.1f}x")
 
 

@@ -18,38 +18,12 @@ gateways) count as gone, as they do for a user.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from webstack.state import bucket_settings, clean, pages
+
 REGIONS = ("ap-northeast-2", "us-east-1")
-
-# Fields that change without anyone asking (health, timestamps of reads, in-flight work).
-VOLATILE = {
-    "ResponseMetadata",
-    "Instances",  # an Auto Scaling group's instance list follows its capacity, not a command
-    "HealthStatus",
-    "LifecycleState",
-    "LastModifiedTime",
-    "InProgressInvalidationBatches",
-    "LatestRestorableTime",  # RDS moves it forward every few seconds
-    "AvailableIpAddressCount",  # a subnet's follows its network interfaces, which are read themselves
-}
-
-
-def _clean(value):
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in sorted(value.items()) if k not in VOLATILE}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
-
-
-def _pages(client, method: str, key: str, **kwargs) -> Iterator[dict]:
-    if client.can_paginate(method):
-        for page in client.get_paginator(method).paginate(**kwargs):
-            yield from page.get(key, [])
-    else:
-        yield from getattr(client, method)(**kwargs).get(key, [])
 
 
 # -- readers: each returns {resource id: description} -----------------------------------------------
@@ -64,24 +38,24 @@ def _ec2(ec2) -> dict[str, dict[str, dict]]:
         ("ec2:launch-template", "describe_launch_templates", "LaunchTemplates", "LaunchTemplateId"),
     ]
     for kind, method, key, ident in simple:
-        found[kind] = {item[ident]: item for item in _pages(ec2, method, key)}
+        found[kind] = {item[ident]: item for item in pages(ec2, method, key)}
     found["ec2:elastic-ip"] = {a["AllocationId"]: a for a in ec2.describe_addresses()["Addresses"]}
     found["ec2:nat-gateway"] = {
         n["NatGatewayId"]: n
-        for n in _pages(ec2, "describe_nat_gateways", "NatGateways")
+        for n in pages(ec2, "describe_nat_gateways", "NatGateways")
         if n["State"] not in ("deleting", "deleted", "failed")
     }
-    instances = [i for r in _pages(ec2, "describe_instances", "Reservations") for i in r["Instances"]]
+    instances = [i for r in pages(ec2, "describe_instances", "Reservations") for i in r["Instances"]]
     ended = {i["InstanceId"] for i in instances if i["State"]["Name"] in ("shutting-down", "terminated")}
     found["ec2:instance"] = {i["InstanceId"]: i for i in instances if i["InstanceId"] not in ended}
     found["ec2:network-interface"] = {  # an ended instance's interface goes with it, as on AWS
         n["NetworkInterfaceId"]: n
-        for n in _pages(ec2, "describe_network_interfaces", "NetworkInterfaces")
+        for n in pages(ec2, "describe_network_interfaces", "NetworkInterfaces")
         if n.get("Attachment", {}).get("InstanceId") not in ended
     }
     found["ec2:volume"] = {
         v["VolumeId"]: {k: v[k] for k in ("Size", "VolumeType", "Encrypted", "AvailabilityZone")}
-        for v in _pages(ec2, "describe_volumes", "Volumes")
+        for v in pages(ec2, "describe_volumes", "Volumes")
         if v["State"] not in ("deleting", "deleted")
     }
     return found
@@ -89,14 +63,14 @@ def _ec2(ec2) -> dict[str, dict[str, dict]]:
 
 def _elbv2(elbv2) -> dict[str, dict[str, dict]]:
     lbs, listeners, groups = {}, {}, {}
-    for lb in _pages(elbv2, "describe_load_balancers", "LoadBalancers"):
+    for lb in pages(elbv2, "describe_load_balancers", "LoadBalancers"):
         arn = lb["LoadBalancerArn"]
         attrs = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
         tags = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
         lbs[arn] = {**lb, "Attributes": attrs, "Tags": tags}
-        for listener in _pages(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=arn):
+        for listener in pages(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=arn):
             listeners[listener["ListenerArn"]] = listener
-    for tg in _pages(elbv2, "describe_target_groups", "TargetGroups"):
+    for tg in pages(elbv2, "describe_target_groups", "TargetGroups"):
         attrs = elbv2.describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])["Attributes"]
         groups[tg["TargetGroupArn"]] = {**tg, "Attributes": attrs}
     return {"elbv2:load-balancer": lbs, "elbv2:listener": listeners, "elbv2:target-group": groups}
@@ -105,18 +79,18 @@ def _elbv2(elbv2) -> dict[str, dict[str, dict]]:
 def _autoscaling(asg) -> dict[str, dict[str, dict]]:
     return {
         "autoscaling:group": {
-            g["AutoScalingGroupName"]: g for g in _pages(asg, "describe_auto_scaling_groups", "AutoScalingGroups")
+            g["AutoScalingGroupName"]: g for g in pages(asg, "describe_auto_scaling_groups", "AutoScalingGroups")
         },
-        "autoscaling:policy": {p["PolicyARN"]: p for p in _pages(asg, "describe_policies", "ScalingPolicies")},
+        "autoscaling:policy": {p["PolicyARN"]: p for p in pages(asg, "describe_policies", "ScalingPolicies")},
         "autoscaling:launch-configuration": {
             c["LaunchConfigurationName"]: c
-            for c in _pages(asg, "describe_launch_configurations", "LaunchConfigurations")
+            for c in pages(asg, "describe_launch_configurations", "LaunchConfigurations")
         },
     }
 
 
 def _cloudwatch(cw) -> dict[str, dict[str, dict]]:
-    alarms = {a["AlarmName"]: a for a in _pages(cw, "describe_alarms", "MetricAlarms")}
+    alarms = {a["AlarmName"]: a for a in pages(cw, "describe_alarms", "MetricAlarms")}
     for alarm in alarms.values():  # state follows the (absent) metrics, not any command
         for key in ("StateValue", "StateReason", "StateReasonData", "StateUpdatedTimestamp"):
             alarm.pop(key, None)
@@ -125,23 +99,23 @@ def _cloudwatch(cw) -> dict[str, dict[str, dict]]:
 
 def _rds(rds) -> dict[str, dict[str, dict]]:
     return {
-        "rds:db-instance": {d["DBInstanceIdentifier"]: d for d in _pages(rds, "describe_db_instances", "DBInstances")},
+        "rds:db-instance": {d["DBInstanceIdentifier"]: d for d in pages(rds, "describe_db_instances", "DBInstances")},
         "rds:db-subnet-group": {
-            g["DBSubnetGroupName"]: g for g in _pages(rds, "describe_db_subnet_groups", "DBSubnetGroups")
+            g["DBSubnetGroupName"]: g for g in pages(rds, "describe_db_subnet_groups", "DBSubnetGroups")
         },
         "rds:db-parameter-group": {
             g["DBParameterGroupName"]: {
                 **g,
                 "Parameters": list(
-                    _pages(rds, "describe_db_parameters", "Parameters", DBParameterGroupName=g["DBParameterGroupName"])
+                    pages(rds, "describe_db_parameters", "Parameters", DBParameterGroupName=g["DBParameterGroupName"])
                 ),
             }
-            for g in _pages(rds, "describe_db_parameter_groups", "DBParameterGroups")
+            for g in pages(rds, "describe_db_parameter_groups", "DBParameterGroups")
             if not g["DBParameterGroupName"].startswith("default.")
         },
         "rds:db-snapshot": {
             s["DBSnapshotIdentifier"]: s
-            for s in _pages(rds, "describe_db_snapshots", "DBSnapshots", SnapshotType="manual")
+            for s in pages(rds, "describe_db_snapshots", "DBSnapshots", SnapshotType="manual")
         },
     }
 
@@ -150,14 +124,14 @@ def _secrets(sm) -> dict[str, dict[str, dict]]:
     return {
         "secretsmanager:secret": {
             s["ARN"]: {k: v for k, v in s.items() if k not in ("LastAccessedDate", "LastChangedDate")}
-            for s in _pages(sm, "list_secrets", "SecretList")
+            for s in pages(sm, "list_secrets", "SecretList")
         }
     }
 
 
 def _acm(acm) -> dict[str, dict[str, dict]]:
     certificates = {}
-    for summary in _pages(acm, "list_certificates", "CertificateSummaryList"):
+    for summary in pages(acm, "list_certificates", "CertificateSummaryList"):
         arn = summary["CertificateArn"]
         certificates[arn] = acm.describe_certificate(CertificateArn=arn)["Certificate"]
     return {"acm:certificate": certificates}
@@ -165,33 +139,33 @@ def _acm(acm) -> dict[str, dict[str, dict]]:
 
 def _iam(iam) -> dict[str, dict[str, dict]]:
     roles = {}
-    for role in _pages(iam, "list_roles", "Roles"):
+    for role in pages(iam, "list_roles", "Roles"):
         if role["Path"].startswith("/aws-service-role/"):  # service-linked: AWS makes and keeps them
             continue
         name = role["RoleName"]
         attached = [
-            p["PolicyArn"] for p in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
+            p["PolicyArn"] for p in pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
         ]
         inline = {
             p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
-            for p in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
+            for p in pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
         }
         roles[name] = {**role, "AttachedPolicies": sorted(attached), "InlinePolicies": inline}
     return {
         "iam:role": roles,
         "iam:instance-profile": {
-            p["InstanceProfileName"]: p for p in _pages(iam, "list_instance_profiles", "InstanceProfiles")
+            p["InstanceProfileName"]: p for p in pages(iam, "list_instance_profiles", "InstanceProfiles")
         },
-        "iam:policy": {p["Arn"]: p for p in _pages(iam, "list_policies", "Policies", Scope="Local")},
+        "iam:policy": {p["Arn"]: p for p in pages(iam, "list_policies", "Policies", Scope="Local")},
     }
 
 
 def _route53(r53) -> dict[str, dict[str, dict]]:
     zones, records = {}, {}
-    for zone in _pages(r53, "list_hosted_zones", "HostedZones"):
+    for zone in pages(r53, "list_hosted_zones", "HostedZones"):
         zone_id = zone["Id"].rsplit("/", 1)[-1]
         zones[zone_id] = {k: v for k, v in zone.items() if k != "ResourceRecordSetCount"}
-        for record in _pages(r53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone_id):
+        for record in pages(r53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone_id):
             records[f"{zone_id}/{record['Name']}/{record['Type']}/{record.get('SetIdentifier', '')}"] = record
     return {"route53:hosted-zone": zones, "route53:record": records}
 
@@ -239,29 +213,24 @@ def _s3(s3) -> dict[str, dict[str, dict]]:
     buckets, objects = {}, {}
     for bucket in s3.list_buckets()["Buckets"]:
         name = bucket["Name"]
-        described: dict = {"CreationDate": bucket["CreationDate"]}
-        for label, call, key in (
-            ("Policy", "get_bucket_policy", "Policy"),
-            ("Versioning", "get_bucket_versioning", None),
-            ("Encryption", "get_bucket_encryption", "ServerSideEncryptionConfiguration"),
-            ("PublicAccessBlock", "get_public_access_block", "PublicAccessBlockConfiguration"),
-            ("Ownership", "get_bucket_ownership_controls", "OwnershipControls"),
-            ("Lifecycle", "get_bucket_lifecycle_configuration", "Rules"),
-            ("Tags", "get_bucket_tagging", "TagSet"),
-        ):
-            try:
-                answer = getattr(s3, call)(Bucket=name)
-                described[label] = (
-                    answer.get(key) if key else {k: v for k, v in answer.items() if k != "ResponseMetadata"}
-                )
-            except s3.exceptions.ClientError:
-                described[label] = None
+        described = {"CreationDate": bucket["CreationDate"], **bucket_settings(s3, name)}
         buckets[name] = described
-        for version in _pages(s3, "list_object_versions", "Versions", Bucket=name):
+        for version in pages(s3, "list_object_versions", "Versions", Bucket=name):
             objects[f"{name}/{version['Key']}@{version['VersionId']}"] = {"ETag": version["ETag"]}
-        for marker in _pages(s3, "list_object_versions", "DeleteMarkers", Bucket=name):
+        for marker in pages(s3, "list_object_versions", "DeleteMarkers", Bucket=name):
             objects[f"{name}/{marker['Key']}@{marker['VersionId']}"] = {"DeleteMarker": True}
     return {"s3:bucket": buckets, "s3:object": objects}
+
+
+def _ssm(ssm) -> dict[str, dict[str, dict]]:
+    """webstack's own parameters (runner.py's record of the deployed stack), not AWS's public ones."""
+    mine = [{"Key": "Name", "Option": "BeginsWith", "Values": ["/webstack/"]}]
+    return {
+        "ssm:parameter": {
+            p["Name"]: {"Type": p["Type"], "Version": p["Version"]}
+            for p in pages(ssm, "describe_parameters", "Parameters", ParameterFilters=mine)
+        }
+    }
 
 
 REGIONAL: list[tuple[str, Callable]] = [
@@ -272,6 +241,7 @@ REGIONAL: list[tuple[str, Callable]] = [
     ("rds", _rds),
     ("secretsmanager", _secrets),
     ("acm", _acm),
+    ("ssm", _ssm),
 ]
 GLOBAL: list[tuple[str, str, Callable]] = [
     ("iam", "us-east-1", _iam),
@@ -355,7 +325,7 @@ def capture(aws, regions: tuple[str, ...] = REGIONS) -> Snapshot:
             raw[f"global/{kind}"] = items
     return Snapshot(
         {
-            kind: {ident: json.dumps(_clean(item), sort_keys=True) for ident, item in items.items()}
+            kind: {ident: json.dumps(clean(item), sort_keys=True) for ident, item in items.items()}
             for kind, items in raw.items()
         }
     )

@@ -180,9 +180,20 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show Ansible's own output (its default callback) instead"
     )
 
-    sub.add_parser("deploy", parents=[common], help="create or converge the stack; a second run reports changed=0")
+    converging = argparse.ArgumentParser(add_help=False)
+    converging.add_argument(
+        "--full",
+        action="store_true",
+        help="run every layer even when the stack is as the last deploy left it (same inputs, same AWS "
+        "state: by default such a run reports that deploy's outputs and starts no job)",
+    )
+    sub.add_parser(
+        "deploy", parents=[common, converging], help="create or converge the stack; a second run reports changed=0"
+    )
     plan = sub.add_parser(
-        "plan", parents=[common], help="check and diff mode: show what deploy would change, change nothing"
+        "plan",
+        parents=[common, converging],
+        help="check and diff mode: show what deploy would change, change nothing",
     )
     plan.add_argument(
         "--destroy", action="store_true", help="show what destroy would delete, layer by layer, and what blocks it"

@@ -59,10 +59,10 @@ def _main(argv: list[str] | None) -> int:
                 return command_verify(args, target, layers)
             scope = f" ({', '.join(layers)})" if command in {"deploy", "plan", "destroy"} else ""
             print(f"webstack: {command} {args.env}{scope} -> {target.label}", file=sys.stderr)
-            results, blockers = run_command(args, target, layers)
-            summary = summarize(command, args, target, results, started)
-            if blockers:
-                summary.update(status="refused", rc=summary["rc"] or 1, blockers=blockers)
+            results, besides = run_command(args, target, layers)
+            summary = {**summarize(command, args, target, results, started), **besides}
+            if besides.get("blockers"):
+                summary.update(status="refused", rc=summary["rc"] or 1)
             if command == "outputs" and args.diagram and summary["status"] == "successful":
                 problem = draw_diagram(args, target)
                 if problem:

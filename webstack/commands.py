@@ -28,6 +28,7 @@ from webstack.layers import (
 )
 from webstack.release import release_direct
 from webstack.settings import resolve
+from webstack.shortcut import Shortcut
 
 # The stack's endpoints, in the order people look for them: (label, layer, output key).
 ENDPOINTS = [
@@ -197,20 +198,25 @@ def guarded_destroy(layers: list[str], args, target: Target) -> tuple[list[Layer
     return run_stages(layers, args, target, state="absent", cmdline=""), []
 
 
-def run_command(args, target: Target, layers: list[str]) -> tuple[list[LayerResult], list[str]]:
-    """The layer jobs of one command, and what refused it (a guarded destroy's blockers)."""
+def run_command(args, target: Target, layers: list[str]) -> tuple[list[LayerResult], dict]:
+    """The layer jobs of one command, and what the summary says about them besides: a guarded
+    destroy's blockers, deploy and plan's verdict on the stack's record (webstack/shortcut.py)."""
     command = args.command
     if command == "outputs":
-        return [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, args.inline_vars, "")], []
+        return [run_layer("outputs", PLAYBOOKS / "outputs.yml", args, target, args.inline_vars, "")], {}
     if command in {"publish", "rollback"}:
         extravars = {**args.inline_vars, **release_vars(args)}
         direct = release_direct(args, target, extravars)
         if direct is not None:
-            return [direct], []
-        return [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")], []
+            return [direct], {}
+        return [run_layer(command, PLAYBOOKS / f"{command}.yml", args, target, extravars, "")], {}
     if command == "destroy" and args.env != LOCAL_ENV:
-        return guarded_destroy(layers, args, target)
+        results, blockers = guarded_destroy(layers, args, target)
+        return results, {"blockers": blockers} if blockers else {}
     tear_down = command == "destroy" or getattr(args, "destroy", False)
+    shortcut = None if tear_down else Shortcut.open(args, target, layers)
+    if shortcut and (in_sync := shortcut.check(layers)):
+        return in_sync, shortcut.verdict
     results = run_stages(
         layers,
         args,
@@ -219,7 +225,9 @@ def run_command(args, target: Target, layers: list[str]) -> tuple[list[LayerResu
         cmdline="--check --diff" if command == "plan" else "",
         keep_going=command == "plan" and tear_down,
     )
-    return results, []
+    if shortcut and command == "deploy":
+        shortcut.record(results)
+    return results, shortcut.verdict if shortcut else {}
 
 
 def exit_code(args, summary: dict) -> int:

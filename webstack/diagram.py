@@ -496,19 +496,13 @@ def stack_checks():
 def live_stack(env: dict, settings: dict, config=None):
     """A stack_checks.Stack on the AWS that `env` (AWS_* variables) points at, for `settings`
     (webstack.settings.resolve)."""
-    import boto3
+    from webstack.shortcut import aws_clients
 
-    session = boto3.session.Session(
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
-        aws_session_token=env.get("AWS_SESSION_TOKEN"),
-    )
+    clients = aws_clients(env, config)
     region = settings["webstack_region"]
 
     def client(service: str, client_region: str = region):
-        return session.client(
-            service, region_name=client_region, endpoint_url=env.get("AWS_ENDPOINT_URL"), config=config
-        )
+        return clients(service, client_region)
 
     return stack_checks().Stack(
         client, settings["webstack_project"], settings["webstack_environment"], region, settings["webstack_domain"]

@@ -1,8 +1,10 @@
 """The whole seed architecture, deployed once per test run and read by every test that only reads
 it (this file is one xdist group, so one worker builds it once). It is deployed through a proxy that
 answers one AWS request in ten with throttling, a bare 503 or a reset connection (tests/faults.py).
-In order: the architecture as AWS holds it; a second (clean) deploy with changed=0 that writes
-nothing; plan of a pending change writes nothing; outputs and verify write nothing; no secret in any
+In order: the architecture as AWS holds it; a second deploy that repairs a setting changed in AWS
+and changes nothing else, a third that finds the stack in sync and starts no job, a plan that
+does the same, the record they read and what its state covers; plan of a pending change writes
+nothing; outputs and verify write nothing; no secret in any
 output or artifact; verify fails on a broken stack; publish and rollback from the command line;
 destroy leaves nothing of any type in either region, and no secret anywhere after it. The census
 of what the deploy made is published for tests/integration/test_interrupted.py, whose interrupted
@@ -25,9 +27,10 @@ from tests.census import capture
 from tests.faults import FaultProxy
 from tests.interruptions import made, publish_census
 from tests.support import assert_ok, assert_unchanged, changed, destroy_unless_gone
-from webstack import cli, home
+from webstack import cli, home, state
 from webstack.home import PLAYBOOKS
 from webstack.layers import available_layers
+from webstack.settings import resolve
 
 PROJECT = "t-site"
 BASE = {"webstack_project": PROJECT}
@@ -185,15 +188,62 @@ def test_the_site_was_deployed_through_throttling_5xx_and_dropped_connections(si
 
 
 # -- commands that must change nothing -----------------------------------------------------------
-def test_second_deploy_changes_nothing_and_writes_nothing(site, stack, aws):
+def test_second_deploy_corrects_drift_and_changes_nothing_else_then_a_third_starts_no_job(site, stack, aws):
+    """A setting changed by hand in AWS makes the stack differ from its record: every layer runs,
+    the one task that owns the setting puts it back, every other task changes nothing, and nothing
+    else is written (the record neither: the stack is again what it recorded). The next deploy
+    finds the stack in sync and reports the recorded outputs without starting a job."""
     converged = capture(aws)
-    assert changed(assert_ok(stack.deploy(extra=BASE))) == 0
+    group = site["outputs"]["autoscaling"]["group_name"]
+    autoscaling = aws("autoscaling")
+    (described,) = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName=group, MaxSize=described["MaxSize"] + 1)
+
+    second = assert_ok(stack.deploy(extra=BASE))
+    assert (second["in_sync"], second["reasons"]) == (False, [f"AWS changed: {REGION}/autoscaling:group"])
+    by_layer = {name: layer["hosts"]["localhost"]["changed"] for name, layer in second["layers"].items()}
+    assert by_layer == {"network": 0, "certificates": 0, "backend": 1, "frontend": 0, "dns": 0}
     assert_unchanged(aws, converged)
+
+    third = assert_ok(stack.deploy(extra=BASE))
+    assert (third["in_sync"], third["reasons"], changed(third)) == (True, [], 0)
+    assert {layer["status"] for layer in third["layers"].values()} == {"in sync"}
+    assert third["outputs"] == site["outputs"]
+    assert "no layer job started" in stack.output[-1]
+    assert_unchanged(aws, converged)
+
+
+def test_plan_of_the_unchanged_stack_starts_no_job_and_exits_0(site, stack, aws):
+    converged = capture(aws)
+    plan = stack.plan(extra=BASE, options=("--json",))
+    assert (plan["exit_code"], plan["in_sync"]) == (0, True)
+    assert plan["changes"] == {layer: [] for layer in available_layers()}
+    assert_unchanged(aws, converged)
+
+
+def test_the_deploy_recorded_its_inputs_the_stack_it_left_and_its_outputs(site, aws):
+    settings = resolve("local", BASE, state.SETTINGS, state.SETTINGS_ROLES)
+    record = state.load_record(aws("ssm"), f"/webstack/{PROJECT}/local/deployed")
+    assert record.outputs == site["outputs"]
+    assert record.state == state.state_digests(state.StackReader(aws, settings).read())
+
+
+def test_the_state_read_covers_every_resource_the_deploy_made(site, aws, empty):
+    """Every resource the deploy added, of every type but those something else owns (the group's
+    instances, the database's secret, ...), is in the state the shortcut compares."""
+    settings = resolve("local", BASE, state.SETTINGS, state.SETTINGS_ROLES)
+    read = state.StackReader(aws, settings).read()
+    added = capture(aws).diff(empty).added
+    covered = {kind: ids for kind, ids in added.items() if kind.split("/", 1)[1] not in state.OWNED_ELSEWHERE}
+    assert len(covered) >= 20, covered
+    missing = {kind: sorted(set(ids) - set(read.get(kind, {}))) for kind, ids in covered.items()}
+    assert {kind: ids for kind, ids in missing.items() if ids} == {}
 
 
 def test_plan_of_a_pending_change_reports_it_and_writes_nothing(site, stack, aws):
     converged = capture(aws)
     plan = assert_ok(stack.plan(extra={**BASE, "cdn_price_class": "PriceClass_200"}))
+    assert plan["reasons"] == ["the inputs changed (files, -e values, environment or installed versions)"]
     assert_unchanged(aws, converged)
     by_layer = {name: layer["hosts"]["localhost"]["changed"] for name, layer in plan["layers"].items()}
     assert by_layer.pop("frontend") > 0
@@ -442,6 +492,20 @@ def test_each_check_fails_on_its_breakage_and_only_it(site, aws, mutate, check):
     finally:
         undo()
     assert len(failed) == 1 and check in failed[0], failed
+
+
+@pytest.mark.parametrize(("mutate", "check"), BROKEN)
+def test_each_breakage_makes_the_stack_differ_from_its_record(site, aws, mutate, check):
+    """What verify checks is in the state the shortcut compares: none of these breakages would let
+    a deploy skip the converge that repairs it."""
+    settings = resolve("local", BASE, state.SETTINGS, state.SETTINGS_ROLES)
+    record = state.load_record(aws("ssm"), f"/webstack/{PROJECT}/local/deployed")
+    undo = mutate(aws, site["outputs"])
+    try:
+        broken = state.state_digests(state.StackReader(aws, settings).read())
+    finally:
+        undo()
+    assert record.differences(record.inputs, broken) != []
 
 
 # -- publish and rollback from the command line --------------------------------------------------

@@ -762,7 +762,7 @@ def test_outputs_without_dot_says_why_there_is_no_diagram_and_still_prints_the_o
 
     outputs = {"dns": {"site_url": "https://t-dot.local.test"}}
     done = LayerResult("outputs", "successful", 0, {"localhost": {"ok": 1}}, outputs)
-    monkeypatch.setattr(cli, "run_command", lambda args, target, layers: ([done], []))
+    monkeypatch.setattr(cli, "run_command", lambda args, target, layers: ([done], {}))
     monkeypatch.setattr(diagram, "live_stack", lambda env, settings, config: {"resources": []})
     monkeypatch.setattr(diagram, "graph", lambda stack: diagram.Graph("t-dot"))
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot there: the real renderer says what installs it
