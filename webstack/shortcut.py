@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from webstack import state
-from webstack.emulator import answers
-from webstack.layers import LayerResult, Target, available_layers, retries
+from webstack.emulator import answers, is_loopback_url
+from webstack.home import PLAYBOOKS, STATE_DIR
+from webstack.layers import LayerResult, Target, available_layers, retries, run_layer
 from webstack.settings import Unresolved, resolve
 
 
@@ -35,10 +36,17 @@ def say(text: str) -> None:
     print(f"webstack: {text}", file=sys.stderr, flush=True)
 
 
+# The inputs this machine has seen pass every role's checks (a successful deploy or
+# playbooks/validate.yml), newest last: only those may be looked up in AWS before a layer runs.
+VALIDATED_KEPT = 20
+
+
 @dataclass
 class Shortcut:
     """The record of one environment's stack and what this run's inputs are."""
 
+    args: object
+    target: Target
     client: Callable
     settings: dict
     inputs: str
@@ -49,9 +57,8 @@ class Shortcut:
         """None where the shortcut does not apply: --full, a subset of the layers or of the tasks
         (--layers, --tags), destroy; an endpoint that does not answer; settings that cannot be
         resolved without Ansible."""
-        if getattr(args, "full", False) or getattr(args, "destroy", False) or args.tags:
-            return None
-        if set(layers) != set(available_layers()):
+        partial = args.tags or set(layers) != set(available_layers())
+        if partial or getattr(args, "full", False) or getattr(args, "destroy", False):
             return None
         endpoint = target.env.get("AWS_ENDPOINT_URL")
         if endpoint and not answers(endpoint):
@@ -63,11 +70,13 @@ class Shortcut:
             return None
         if "webstack_state_record" not in settings:
             return None
+        if settings.get("webstack_require_endpoint") and not is_loopback_url(endpoint or ""):
+            return None  # never read what may be real AWS for an emulator-only stack: the layers refuse
         from botocore.config import Config
 
         files = [Path(arg.removeprefix("-e@")) for arg in args.ansible_args if arg.startswith("-e@")]
         inputs = state.inputs_digest(args.env, args.vars, files=files)
-        return cls(aws_clients(target.env, Config(retries=retries())), settings, inputs)
+        return cls(args, target, aws_clients(target.env, Config(retries=retries())), settings, inputs)
 
     @property
     def name(self) -> str:
@@ -79,10 +88,40 @@ class Shortcut:
     def _read(self) -> dict[str, str]:
         return state.state_digests(state.StackReader(self.client, self.settings).read())
 
+    @property
+    def _validated_file(self) -> Path:
+        return STATE_DIR / self.args.env / "validated-inputs"
+
+    def _validated(self) -> list[str]:
+        path = self._validated_file
+        return path.read_text().split() if path.is_file() else []
+
+    def _remember_validated(self) -> None:
+        seen = [digest for digest in self._validated() if digest != self.inputs][-(VALIDATED_KEPT - 1) :]
+        self._validated_file.parent.mkdir(parents=True, exist_ok=True)
+        self._validated_file.write_text("\n".join([*seen, self.inputs]) + "\n")
+
+    def _validate(self) -> LayerResult | None:
+        """Every role's checks (playbooks/validate.yml, no AWS call) for inputs this machine has not
+        seen pass them; the failed job when they do not."""
+        if self.inputs in self._validated():
+            return None
+        extravars = {**self.args.inline_vars, "webstack_state": "present"}
+        result = run_layer("validate", PLAYBOOKS / "validate.yml", self.args, self.target, extravars, "")
+        if result.rc != 0:
+            return result
+        self._remember_validated()
+        return None
+
     def check(self, layers: list[str]) -> list[LayerResult] | None:
-        """The layers' results when the stack is in sync with its record (no job started), else None."""
+        """The layers' results when the stack is in sync with its record (no job started), the
+        failed check when the inputs are bad, else None."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        refused = self._validate()
+        if refused is not None:
+            self.verdict = {"in_sync": False, "reasons": ["the settings fail their checks"]}
+            return [refused]
         started = time.monotonic()
         try:
             record = state.load_record(self._ssm(), self.name)
@@ -120,5 +159,6 @@ class Shortcut:
         except (BotoCoreError, ClientError) as exc:  # the deploy stands; the next one converges in full
             say(f"the stack's record could not be written ({exc}); the next deploy converges every layer")
             return
+        self._remember_validated()
         if wrote:
             say(f"recorded the deployed stack in {self.name}: the next deploy or plan of it, unchanged, starts no job")

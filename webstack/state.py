@@ -72,6 +72,7 @@ SETTINGS = [
     "webstack_region",
     "webstack_domain",
     "webstack_state_record",
+    "webstack_require_endpoint",
     "autoscaling_ami_ssm_parameter",
 ]
 SETTINGS_ROLES = ("autoscaling",)

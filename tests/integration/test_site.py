@@ -207,7 +207,9 @@ def test_second_deploy_corrects_drift_and_changes_nothing_else_then_a_third_star
 
     third = assert_ok(stack.deploy(extra=BASE))
     assert (third["in_sync"], third["reasons"], changed(third)) == (True, [], 0)
-    assert {layer["status"] for layer in third["layers"].values()} == {"in sync"}
+    assert {name: layer["status"] for name, layer in third["layers"].items()} == dict.fromkeys(
+        available_layers(), "in sync"
+    )  # and no validate job: these inputs passed the roles' checks in the site's deploy
     assert third["outputs"] == site["outputs"]
     assert "no layer job started" in stack.output[-1]
     assert_unchanged(aws, converged)
@@ -219,6 +221,16 @@ def test_plan_of_the_unchanged_stack_starts_no_job_and_exits_0(site, stack, aws)
     assert (plan["exit_code"], plan["in_sync"]) == (0, True)
     assert plan["changes"] == {layer: [] for layer in available_layers()}
     assert_unchanged(aws, converged)
+
+
+def test_bad_input_is_named_before_any_aws_call_although_the_stack_has_a_record(site, stack):
+    """Inputs this machine has not seen pass the roles' checks go through playbooks/validate.yml
+    before the record is read: the run ends there, naming the variable, and AWS saw no request."""
+    with FaultProxy(stack.emulator.url, share=0) as proxy:
+        summary = stack.deploy(extra={**BASE, "rds_backup_retention_days": 99}, endpoint=proxy.url)
+    assert (summary["exit_code"], summary["status"], list(summary["layers"])) == (2, "failed", ["validate"])
+    assert "rds_backup_retention_days: must be a number of days from 0" in stack.output[-1]
+    assert proxy.forwarded + sum(proxy.injected.values()) == 0  # not one AWS request reached the proxy
 
 
 def test_the_deploy_recorded_its_inputs_the_stack_it_left_and_its_outputs(site, aws):

@@ -119,3 +119,18 @@ def test_the_differences_name_what_changed():
 def test_volatile_fields_are_left_out_at_any_depth():
     described = {"B": [{"HealthStatus": "Healthy", "Id": 1}], "A": {"LatestRestorableTime": "now", "Port": 5432}}
     assert state.clean(described) == {"A": {"Port": 5432}, "B": [{"Id": 1}]}
+
+
+def test_the_machine_remembers_the_last_twenty_validated_inputs(tmp_path, monkeypatch):
+    """webstack/shortcut.py: inputs seen passing the roles' checks skip playbooks/validate.yml."""
+    from argparse import Namespace
+
+    from webstack import shortcut
+
+    monkeypatch.setattr(shortcut, "STATE_DIR", tmp_path)
+    for n in range(25):
+        shortcut.Shortcut(Namespace(env="prod"), None, None, {}, f"digest-{n}")._remember_validated()
+    again = shortcut.Shortcut(Namespace(env="prod"), None, None, {}, "digest-10")
+    again._remember_validated()
+    assert again._validated() == [f"digest-{n}" for n in [*range(5, 10), *range(11, 25), 10]]
+    assert shortcut.Shortcut(Namespace(env="dev"), None, None, {}, "digest-10")._validated() == []
