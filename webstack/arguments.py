@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -35,12 +36,18 @@ VarsLoader.add_constructor("!vault", lambda loader, node: "<vault-encrypted>")
 VarsLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
 
 
+# A `key=value` that needs no shell-style reading: no quote, backslash, space or second `=`.
+SIMPLE_PAIR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=[^\s'\"\\=]*")
+
+
 def parse_extra_vars(values: list[str]) -> dict:
     """What ansible-playbook's -e accepts, read by Ansible's own parsers as its load_extra_vars
     reads it: key=value pairs (parse_kv: shell quoting), JSON/YAML mappings, @file (where a !vault
     value stays encrypted for ansible-playbook). Anything else is a UsageError naming the value."""
     if not values:
         return {}
+    if all(SIMPLE_PAIR.fullmatch(value) for value in values):
+        return dict(value.split("=", 1) for value in values)  # what parse_kv answers, without importing Ansible
     from ansible.errors import AnsibleError
     from ansible.parsing.dataloader import DataLoader
     from ansible.parsing.splitter import parse_kv

@@ -10,7 +10,7 @@ import time
 from webstack.emulator import answers, is_loopback_url
 from webstack.home import collection_module_utils
 from webstack.layers import NO_ANSWER, LayerResult, Progress, Target, retries
-from webstack.settings import Unresolved, resolve
+from webstack.settings import Unresolved, resolve_remembered
 
 VIA_ANSIBLE_HELP = (
     "run the playbook (playbooks/<command>.yml, as AWX does) instead of calling the release library "
@@ -44,7 +44,7 @@ def _release_values(args, target: Target, extravars: dict) -> dict | None:
     if args.ansible or args.tags or args.ansible_args:
         return None
     try:
-        values = resolve(args.env, extravars, RELEASE_SETTINGS, roles=("static_site", "cdn"))
+        values = resolve_remembered(args.env, extravars, RELEASE_SETTINGS, roles=("static_site", "cdn"))
     except Unresolved:
         return None
     endpoint = target.env.get("AWS_ENDPOINT_URL")

@@ -5,7 +5,14 @@ playbooks/group_vars/all, the named roles' defaults beneath, -e above, templated
 
 from __future__ import annotations
 
-from webstack.home import COLLECTION, INVENTORIES, PLAYBOOKS, install_collection_finder
+import hashlib
+import json
+import os
+
+from webstack.home import COLLECTION, INVENTORIES, PLAYBOOKS, STATE_DIR, install_collection_finder
+
+# Resolved settings kept per inputs digest (webstack/state.py), newest last.
+KEPT = 20
 
 
 class Unresolved(Exception):
@@ -40,3 +47,30 @@ def resolve(env: str, extra_vars: dict, names: list[str], roles: tuple[str, ...]
         return {name: templar.template(variables[name]) for name in names if name in variables}
     except AnsibleError as exc:
         raise Unresolved(str(exc).splitlines()[0]) from exc
+
+
+def resolve_remembered(env: str, extra_vars: dict, names: list[str], roles: tuple[str, ...] = ()) -> dict:
+    """resolve(), remembered on this machine for the same inputs (the digest runner.py's shortcut
+    compares: the checkout's files, the -e values, the AWS_/WEBSTACK_/ANSIBLE_ environment):
+    Ansible's inventory and templating cost a third of a second, more than the rest of a no-op
+    publish or deploy."""
+    from webstack.state import inputs_digest
+
+    inputs = inputs_digest(env, extra_vars, inventory=INVENTORIES / env)
+    plain = json.dumps([inputs, names, roles], sort_keys=True, default=str)
+    key = hashlib.sha256(plain.encode()).hexdigest()
+    path = STATE_DIR / env / "settings.json"
+    try:
+        remembered = json.loads(path.read_text())
+    except (OSError, ValueError):
+        remembered = {}
+    if key in remembered:
+        return remembered[key]
+    values = resolve(env, extra_vars, names, roles)
+    kept = {k: v for k, v in remembered.items() if k != key}
+    kept = dict(list(kept.items())[-(KEPT - 1) :])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = path.with_name(f".settings.{os.getpid()}.json")
+    written.write_text(json.dumps({**kept, key: values}, default=str))
+    written.replace(path)  # whole, also with two runs writing at once
+    return values

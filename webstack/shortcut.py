@@ -13,7 +13,7 @@ from webstack import state
 from webstack.emulator import answers, is_loopback_url
 from webstack.home import PLAYBOOKS, STATE_DIR
 from webstack.layers import LayerResult, Target, available_layers, retries, run_layer
-from webstack.settings import Unresolved, resolve
+from webstack.settings import Unresolved, resolve_remembered
 
 
 def aws_clients(env: dict, config=None) -> Callable:
@@ -64,7 +64,7 @@ class Shortcut:
         if endpoint and not answers(endpoint):
             return None  # each layer's preflight says so in one line, without botocore's retries
         try:
-            settings = resolve(args.env, args.vars, state.SETTINGS, state.SETTINGS_ROLES)
+            settings = resolve_remembered(args.env, args.vars, state.SETTINGS, state.SETTINGS_ROLES)
         except Unresolved as exc:
             say(f"running every layer: the settings cannot be read without Ansible ({exc})")
             return None

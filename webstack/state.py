@@ -134,8 +134,8 @@ RECORD_PREFIX = "webstack-state-1:"
 
 
 # -- inputs -----------------------------------------------------------------------------------------
-def _files(env: str) -> Iterator:
-    roots = [COLLECTION, REPO / "group_vars", INVENTORIES / env, REPO / "webstack", REPO / "ansible.cfg"]
+def _files(inventory: Path) -> Iterator:
+    roots = [COLLECTION, REPO / "group_vars", inventory, REPO / "webstack", REPO / "ansible.cfg"]
     for root in roots:
         paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in paths:
@@ -143,12 +143,19 @@ def _files(env: str) -> Iterator:
                 yield path
 
 
-def inputs_digest(env: str, extra_vars: dict, files: list[Path] = (), environ: dict[str, str] | None = None) -> str:
+def inputs_digest(
+    env: str,
+    extra_vars: dict,
+    files: list[Path] = (),
+    environ: dict[str, str] | None = None,
+    inventory: Path | None = None,
+) -> str:
     """The digest of what a deploy of `env` reads on this side (see the module's docstring); `files`
-    are the -e @files, read as they are (their !vault values are only placeholders in extra_vars)."""
+    are the -e @files, read as they are (their !vault values are only placeholders in extra_vars);
+    `inventory` is the environment's inventory directory (inventories/<env>)."""
     environ = os.environ if environ is None else environ
     digest = hashlib.sha256()
-    for path in [*_files(env), *files]:
+    for path in [*_files(inventory or INVENTORIES / env), *files]:
         digest.update(f"{path.relative_to(REPO) if path.is_relative_to(REPO) else '-e@'}\0".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     variables = {

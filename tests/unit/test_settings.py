@@ -80,3 +80,38 @@ def test_an_inventory_without_the_webstack_host_is_named(inventories):
     (inventories / "local" / "hosts.yml").write_text("other:\n  hosts:\n    localhost: {}\n")
     with pytest.raises(settings.Unresolved, match="no host in the webstack group"):
         settings.resolve("local", {}, ["webstack_region"])
+
+
+def test_resolved_settings_are_remembered_for_the_same_inputs_only(inventories, tmp_path, monkeypatch):
+    """runner.py publish and the in-sync shortcut skip Ansible's inventory when the inputs digest
+    (webstack/state.py) is one they resolved before; any change to the inventory resolves again."""
+    monkeypatch.setattr(settings, "STATE_DIR", tmp_path / "state")
+    calls = []
+    real = settings.resolve
+    monkeypatch.setattr(settings, "resolve", lambda *a, **kw: calls.append(a) or real(*a, **kw))
+    names = ["webstack_project", "webstack_region"]
+    first = settings.resolve_remembered("dev", {"webstack_project": "shop"}, names)
+    assert settings.resolve_remembered("dev", {"webstack_project": "shop"}, names) == first
+    assert len(calls) == 1
+    (inventories / "dev" / "group_vars" / "webstack.yml").write_text(
+        (inventories / "dev" / "group_vars" / "webstack.yml").read_text() + "\nwebstack_region: eu-west-1\n"
+    )
+    assert settings.resolve_remembered("dev", {"webstack_project": "shop"}, names) == {
+        "webstack_project": "shop",
+        "webstack_region": "eu-west-1",
+    }
+    assert settings.resolve_remembered("dev", {"webstack_project": "cart"}, names)["webstack_project"] == "cart"
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("value", ["a=1", "webstack_project=shop", "x=", "path=/tmp/a-b_c.d", "t={{x}}"])
+def test_a_plain_key_value_reads_as_ansibles_parse_kv_reads_it(value):
+    from ansible.parsing.splitter import parse_kv
+
+    assert arguments.SIMPLE_PAIR.fullmatch(value)
+    assert arguments.parse_extra_vars([value]) == parse_kv(value)
+
+
+@pytest.mark.parametrize("value", ["a='b c'", "a=1 b=2", 'a="x"', "a=b=c", "a=b\\c"])
+def test_anything_quoted_or_spaced_goes_to_ansibles_parser(value):
+    assert not arguments.SIMPLE_PAIR.fullmatch(value)
