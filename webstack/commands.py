@@ -224,6 +224,7 @@ def run_command(args, target: Target, layers: list[str]) -> tuple[list[LayerResu
         state="absent" if tear_down else "present",
         cmdline="--check --diff" if command == "plan" else "",
         keep_going=command == "plan" and tear_down,
+        settings_checked=bool(shortcut and shortcut.settings_checked),
     )
     if shortcut and command == "deploy":
         shortcut.record(results)

@@ -274,12 +274,25 @@ def run_layer(layer: str, playbook: Path, args, target: Target, extravars: dict,
     return result
 
 
-def run_stages(layers: list[str], args, target: Target, *, state: str, cmdline: str, keep_going: bool = False):
+def run_stages(
+    layers: list[str],
+    args,
+    target: Target,
+    *,
+    state: str,
+    cmdline: str,
+    keep_going: bool = False,
+    settings_checked: bool = False,
+):
     """Runs the stages in order, reversed for state absent; a failed stage stops the run unless
-    `keep_going` (a teardown plan looks for every blocker in every layer)."""
+    `keep_going` (a teardown plan looks for every blocker in every layer). `settings_checked`: every
+    role's settings passed their checks for these inputs (webstack/shortcut.py), so the layers'
+    preflight skips them."""
     stages = [[layer for layer in stage if layer in layers] for stage in STAGES]
     stages = [stage for stage in (reversed(stages) if state == "absent" else stages) if stage]
     extravars = {**args.inline_vars, "webstack_state": state}
+    if settings_checked:
+        extravars["webstack_settings_checked"] = True
     if state == "absent" and getattr(args, "delete_data", False):
         extravars["webstack_delete_data"] = True
     results: list[LayerResult] = []

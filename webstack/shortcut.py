@@ -51,6 +51,7 @@ class Shortcut:
     settings: dict
     inputs: str
     verdict: dict = field(default_factory=dict)  # for the summary: {"in_sync": bool, "reasons": [...]}
+    settings_checked: bool = False  # every role's checks passed for these inputs: the layers skip them
 
     @classmethod
     def open(cls, args, target: Target, layers: list[str]) -> Shortcut | None:
@@ -104,13 +105,13 @@ class Shortcut:
     def _validate(self) -> LayerResult | None:
         """Every role's checks (playbooks/validate.yml, no AWS call) for inputs this machine has not
         seen pass them; the failed job when they do not."""
-        if self.inputs in self._validated():
-            return None
-        extravars = {**self.args.inline_vars, "webstack_state": "present"}
-        result = run_layer("validate", PLAYBOOKS / "validate.yml", self.args, self.target, extravars, "")
-        if result.rc != 0:
-            return result
-        self._remember_validated()
+        if self.inputs not in self._validated():
+            extravars = {**self.args.inline_vars, "webstack_state": "present"}
+            result = run_layer("validate", PLAYBOOKS / "validate.yml", self.args, self.target, extravars, "")
+            if result.rc != 0:
+                return result
+            self._remember_validated()
+        self.settings_checked = True
         return None
 
     def check(self, layers: list[str]) -> list[LayerResult] | None:
@@ -128,7 +129,7 @@ class Shortcut:
             reasons = ["no deploy recorded"] if record is None else record.differences(self.inputs, {})
             if record is not None and record.inputs == self.inputs:
                 reasons = record.differences(self.inputs, self._read())
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError, LookupError, ValueError) as exc:  # a shortcut never stops a run
             say(f"running every layer: the stack's record or state could not be read ({exc})")
             self.verdict = {"in_sync": False, "reasons": [f"unreadable: {exc}"]}
             return None
@@ -156,7 +157,7 @@ class Shortcut:
             outputs.update(result.outputs)
         try:
             wrote = state.save_record(self._ssm(), self.name, state.Record(self.inputs, self._read(), outputs))
-        except (BotoCoreError, ClientError) as exc:  # the deploy stands; the next one converges in full
+        except (BotoCoreError, ClientError, LookupError, ValueError) as exc:  # the deploy stands; the next converges
             say(f"the stack's record could not be written ({exc}); the next deploy converges every layer")
             return
         self._remember_validated()
