@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from webstack.home import COLLECTION, INVENTORIES, REPO
+from webstack.home import COLLECTION, INVENTORIES, REPO, collection_module_utils
 
 # Fields that change without anyone asking (health, timestamps of use, in-flight work).
 VOLATILE = frozenset(
@@ -362,7 +362,9 @@ class StackReader:
         for region in dict.fromkeys([self.region, CLOUDFRONT_REGION]):
             acm = self.client("acm", region)
             owned = {}
-            for summary in pages(acm, "list_certificates", "CertificateSummaryList"):
+            # Without Includes, ListCertificates answers only RSA certificates.
+            every_key = {"keyTypes": list(collection_module_utils("acm_reuse").ALL_KEY_TYPES)}
+            for summary in pages(acm, "list_certificates", "CertificateSummaryList", Includes=every_key):
                 arn = summary["CertificateArn"]
                 if self.owns(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags")):
                     owned[arn] = acm.describe_certificate(CertificateArn=arn)["Certificate"]

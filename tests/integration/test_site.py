@@ -203,6 +203,9 @@ def test_second_deploy_corrects_drift_and_changes_nothing_else_then_a_third_star
     assert (second["in_sync"], second["reasons"]) == (False, [f"AWS changed: {REGION}/autoscaling:group"])
     by_layer = {name: layer["hosts"]["localhost"]["changed"] for name, layer in second["layers"].items()}
     assert by_layer == {"network": 0, "certificates": 0, "backend": 1, "frontend": 0, "dns": 0}
+    # The settings passed every role's checks in the site's deploy, so the layer's preflight does
+    # not check them again: only the role's own start does (twice without webstack_settings_checked).
+    assert stack.output[-1].count("[backend] ok       Check the load balancer settings before any AWS call") == 1
     assert_unchanged(aws, converged)
 
     third = assert_ok(stack.deploy(extra=BASE))
