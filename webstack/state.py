@@ -7,7 +7,7 @@ region, `webstack_state_record`) two digests and the stack's outputs:
   environment's inventory, runner.py's own code, the -e values, the AWS_/WEBSTACK_/ANSIBLE_
   environment variables (credentials and the endpoint excepted), and the installed Ansible, its
   AWS collections and the AWS SDK;
-- state: every resource of the stack, read in full from AWS (`read_state`), less what AWS changes
+- state: every resource of the stack, read in full from AWS (`StackReader`), less what AWS changes
   by itself, plus what the roles read from outside the stack (the zones, the AMI's parameter).
 
 The next deploy or plan computes both again. Equal, a converge would find nothing to do: the run
