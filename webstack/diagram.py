@@ -496,14 +496,13 @@ def stack_checks():
 def live_stack(env: dict, settings: dict, config=None):
     """A stack_checks.Stack on the AWS that `env` (AWS_* variables) points at, for `settings`
     (webstack.settings.resolve)."""
-    from webstack.shortcut import aws_clients
+    from webstack.layers import aws_clients
 
-    clients = aws_clients(env, config)
     region = settings["webstack_region"]
-
-    def client(service: str, client_region: str = region):
-        return clients(service, client_region)
-
     return stack_checks().Stack(
-        client, settings["webstack_project"], settings["webstack_environment"], region, settings["webstack_domain"]
+        aws_clients(env, config, region=region),
+        settings["webstack_project"],
+        settings["webstack_environment"],
+        region,
+        settings["webstack_domain"],
     )

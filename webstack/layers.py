@@ -51,6 +51,26 @@ def retries() -> dict:
     return {"mode": RETRY_MODE, "total_max_attempts": RETRY_ATTEMPTS}
 
 
+def aws_clients(env: dict, config=None, *, region: str | None = None, botocore_session=None):
+    """`client(service, region)` on the AWS that `env` (a Target's AWS_* variables) points at, for
+    what runner.py reads itself: the shortcut's state, the diagram, the direct publish."""
+    import boto3
+
+    session = boto3.session.Session(
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+        botocore_session=botocore_session,
+    )
+
+    def client(service: str, client_region: str | None = region):
+        return session.client(
+            service, region_name=client_region, endpoint_url=env.get("AWS_ENDPOINT_URL"), config=config
+        )
+
+    return client
+
+
 # The lines plugins/callback/waiting.py prints while a task waits on AWS start with this.
 WAITING = "[waiting]"
 

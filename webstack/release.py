@@ -9,7 +9,7 @@ import time
 
 from webstack.emulator import answers, is_loopback_url
 from webstack.home import collection_module_utils
-from webstack.layers import NO_ANSWER, LayerResult, Progress, Target, retries
+from webstack.layers import NO_ANSWER, LayerResult, Progress, Target, aws_clients, retries
 from webstack.settings import Unresolved, resolve_remembered
 
 VIA_ANSIBLE_HELP = (
@@ -109,7 +109,6 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
 
     import gc
 
-    import boto3
     import botocore.session
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
@@ -132,17 +131,8 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
         # Dates in answers stay strings: publish reads none, and a listing carries one per object.
         core = botocore.session.get_session()
         core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
-        session = boto3.session.Session(
-            aws_access_key_id=target.env.get("AWS_ACCESS_KEY_ID"),
-            aws_secret_access_key=target.env.get("AWS_SECRET_ACCESS_KEY"),
-            aws_session_token=target.env.get("AWS_SESSION_TOKEN"),
-            botocore_session=core,
-        )
         config = Config(retries=retries(), **spa_release.CLIENT_CONFIG)
-
-        def client(service: str, region: str = values["webstack_region"]):
-            return session.client(service, region_name=region, endpoint_url=endpoint, config=config)
-
+        client = aws_clients(target.env, config, region=values["webstack_region"], botocore_session=core)
         site, release = _release(spa_release, client, values, extravars, command, int(keep))
     except (spa_release.ReleaseError, ClientError, BotoCoreError) as exc:
         took = time.monotonic() - started

@@ -11,7 +11,7 @@ import os
 
 from webstack.home import COLLECTION, INVENTORIES, PLAYBOOKS, STATE_DIR, install_collection_finder
 
-# Resolved settings kept per inputs digest (webstack/state.py), newest last.
+# What this machine remembers per inputs digest (webstack/state.py), per kind: the last twenty.
 KEPT = 20
 
 
@@ -49,28 +49,39 @@ def resolve(env: str, extra_vars: dict, names: list[str], roles: tuple[str, ...]
         raise Unresolved(str(exc).splitlines()[0]) from exc
 
 
-def resolve_remembered(env: str, extra_vars: dict, names: list[str], roles: tuple[str, ...] = ()) -> dict:
-    """resolve(), remembered on this machine for the same inputs (the digest runner.py's shortcut
-    compares: the checkout's files, the -e values, the AWS_/WEBSTACK_/ANSIBLE_ environment):
-    Ansible's inventory and templating cost a third of a second, more than the rest of a no-op
-    publish or deploy."""
+def recall(name: str, env: str) -> dict:
+    """What this machine remembered under `name` for `env` (~/.cache/webstack/<env>/<name>.json):
+    {key: value}, oldest first."""
+    try:
+        return json.loads((STATE_DIR / env / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def remember(name: str, env: str, key: str, value) -> None:
+    """Keeps `value` under `key` as the newest of the last KEPT; written whole, also with two runs
+    writing at once."""
+    path = STATE_DIR / env / f"{name}.json"
+    kept = {k: v for k, v in recall(name, env).items() if k != key}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = path.with_name(f".{name}.{os.getpid()}.json")
+    written.write_text(json.dumps({**dict(list(kept.items())[-(KEPT - 1) :]), key: value}, default=str))
+    written.replace(path)
+
+
+def resolve_remembered(
+    env: str, extra_vars: dict, names: list[str], roles: tuple[str, ...] = (), inputs: str | None = None
+) -> dict:
+    """resolve(), remembered on this machine for the same inputs (`inputs`: the digest runner.py's
+    shortcut compares, webstack/state.py, computed here when not given): Ansible's inventory and
+    templating cost a third of a second, more than the rest of a no-op publish or deploy."""
     from webstack.state import inputs_digest
 
-    inputs = inputs_digest(env, extra_vars, inventory=INVENTORIES / env)
-    plain = json.dumps([inputs, names, roles], sort_keys=True, default=str)
-    key = hashlib.sha256(plain.encode()).hexdigest()
-    path = STATE_DIR / env / "settings.json"
-    try:
-        remembered = json.loads(path.read_text())
-    except (OSError, ValueError):
-        remembered = {}
+    inputs = inputs or inputs_digest(env, extra_vars, inventory=INVENTORIES / env)
+    key = hashlib.sha256(json.dumps([inputs, names, roles], sort_keys=True).encode()).hexdigest()
+    remembered = recall("settings", env)
     if key in remembered:
         return remembered[key]
     values = resolve(env, extra_vars, names, roles)
-    kept = {k: v for k, v in remembered.items() if k != key}
-    kept = dict(list(kept.items())[-(KEPT - 1) :])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    written = path.with_name(f".settings.{os.getpid()}.json")
-    written.write_text(json.dumps({**kept, key: values}, default=str))
-    written.replace(path)  # whole, also with two runs writing at once
+    remember("settings", env, key, values)
     return values

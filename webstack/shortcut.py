@@ -11,34 +11,13 @@ from pathlib import Path
 
 from webstack import state
 from webstack.emulator import answers, is_loopback_url
-from webstack.home import PLAYBOOKS, STATE_DIR
-from webstack.layers import LayerResult, Target, available_layers, retries, run_layer
-from webstack.settings import Unresolved, resolve_remembered
-
-
-def aws_clients(env: dict, config=None) -> Callable:
-    """`client(service, region)` on the AWS that `env` (AWS_* variables) points at."""
-    import boto3
-
-    session = boto3.session.Session(
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
-        aws_session_token=env.get("AWS_SESSION_TOKEN"),
-    )
-
-    def client(service: str, region: str):
-        return session.client(service, region_name=region, endpoint_url=env.get("AWS_ENDPOINT_URL"), config=config)
-
-    return client
+from webstack.home import PLAYBOOKS
+from webstack.layers import LayerResult, Target, available_layers, aws_clients, retries, run_layer
+from webstack.settings import Unresolved, recall, remember, resolve_remembered
 
 
 def say(text: str) -> None:
     print(f"webstack: {text}", file=sys.stderr, flush=True)
-
-
-# The inputs this machine has seen pass every role's checks (a successful deploy or
-# playbooks/validate.yml), newest last: only those may be looked up in AWS before a layer runs.
-VALIDATED_KEPT = 20
 
 
 @dataclass
@@ -64,8 +43,10 @@ class Shortcut:
         endpoint = target.env.get("AWS_ENDPOINT_URL")
         if endpoint and not answers(endpoint):
             return None  # each layer's preflight says so in one line, without botocore's retries
+        files = [Path(arg.removeprefix("-e@")) for arg in args.ansible_args if arg.startswith("-e@")]
+        inputs = state.inputs_digest(args.env, args.vars, files=files)
         try:
-            settings = resolve_remembered(args.env, args.vars, state.SETTINGS, state.SETTINGS_ROLES)
+            settings = resolve_remembered(args.env, args.vars, state.SETTINGS, state.SETTINGS_ROLES, inputs)
         except Unresolved as exc:
             say(f"running every layer: the settings cannot be read without Ansible ({exc})")
             return None
@@ -75,8 +56,6 @@ class Shortcut:
             return None  # never read what may be real AWS for an emulator-only stack: the layers refuse
         from botocore.config import Config
 
-        files = [Path(arg.removeprefix("-e@")) for arg in args.ansible_args if arg.startswith("-e@")]
-        inputs = state.inputs_digest(args.env, args.vars, files=files)
         return cls(args, target, aws_clients(target.env, Config(retries=retries())), settings, inputs)
 
     @property
@@ -89,18 +68,13 @@ class Shortcut:
     def _read(self) -> dict[str, str]:
         return state.state_digests(state.StackReader(self.client, self.settings).read())
 
-    @property
-    def _validated_file(self) -> Path:
-        return STATE_DIR / self.args.env / "validated-inputs"
-
     def _validated(self) -> list[str]:
-        path = self._validated_file
-        return path.read_text().split() if path.is_file() else []
+        """The inputs this machine has seen pass every role's checks (a successful deploy or
+        playbooks/validate.yml), oldest first: only those may be looked up in AWS before a layer runs."""
+        return list(recall("validated-inputs", self.args.env))
 
     def _remember_validated(self) -> None:
-        seen = [digest for digest in self._validated() if digest != self.inputs][-(VALIDATED_KEPT - 1) :]
-        self._validated_file.parent.mkdir(parents=True, exist_ok=True)
-        self._validated_file.write_text("\n".join([*seen, self.inputs]) + "\n")
+        remember("validated-inputs", self.args.env, self.inputs, True)
 
     def _validate(self) -> LayerResult | None:
         """Every role's checks (playbooks/validate.yml, no AWS call) for inputs this machine has not
@@ -126,9 +100,10 @@ class Shortcut:
         started = time.monotonic()
         try:
             record = state.load_record(self._ssm(), self.name)
-            reasons = ["no deploy recorded"] if record is None else record.differences(self.inputs, {})
-            if record is not None and record.inputs == self.inputs:
-                reasons = record.differences(self.inputs, self._read())
+            if record is None:
+                reasons = ["no deploy recorded"]
+            else:  # the state is read only where it decides
+                reasons = record.differences(self.inputs, self._read() if record.inputs == self.inputs else {})
         except (BotoCoreError, ClientError, LookupError, ValueError) as exc:  # a shortcut never stops a run
             say(f"running every layer: the stack's record or state could not be read ({exc})")
             self.verdict = {"in_sync": False, "reasons": [f"unreadable: {exc}"]}

@@ -212,8 +212,8 @@ class StackReader:
         self.found: dict[str, dict[str, dict]] = {}
 
     def owns(self, tags) -> bool:
-        tags = _tags(tags) if isinstance(tags, list) else tags or {}
-        return all(tags.get(k) == v for k, v in self.tags.items())
+        carries_tags = collection_module_utils("aws_names").carries_tags
+        return carries_tags(_tags(tags) if isinstance(tags, list) else tags, self.tags)
 
     def owned(self, listing, ident: str, tags: str = "Tags") -> dict[str, dict]:
         """{id: description} of the listed resources that carry the stack's tags."""
@@ -402,12 +402,10 @@ class StackReader:
         Returns the buckets their origins read."""
         cf = self.client("cloudfront", CLOUDFRONT_REGION)
         distributions, oacs, functions, policies, buckets = {}, {}, {}, {}, set()
-        for summary in _distributions(cf):
-            tags = cf.list_tags_for_resource(Resource=summary["ARN"])["Tags"].get("Items", [])
-            if not self.owns(tags):
-                continue
+        cloudfront = collection_module_utils("cloudfront")
+        for summary in cloudfront.distributions_with_tags(cloudfront.retrying(cf), self.tags):
             config = cf.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
-            distributions[summary["Id"]] = {"DistributionConfig": config, "Tags": tags}
+            distributions[summary["Id"]] = {"DistributionConfig": config, "Tags": summary["Tags"]}
             for origin in config["Origins"].get("Items", []):
                 if origin.get("OriginAccessControlId"):
                     oac = cf.get_origin_access_control(Id=origin["OriginAccessControlId"])
@@ -510,16 +508,6 @@ def _policy(cf, call: str, answer: str, policy_id: str) -> dict:
         return getattr(cf, call)(Id=policy_id)[answer]
     except cf.exceptions.ClientError as exc:
         return {"Error": exc.response["Error"]["Code"]}
-
-
-def _distributions(cf) -> Iterator[dict]:
-    marker = ""
-    while True:
-        listing = cf.list_distributions(**({"Marker": marker} if marker else {}))["DistributionList"]
-        yield from listing.get("Items", [])
-        marker = listing.get("NextMarker")
-        if not listing.get("IsTruncated") or not marker:
-            return
 
 
 def state_digests(read: dict[str, dict[str, str]]) -> dict[str, str]:

@@ -125,9 +125,9 @@ def test_the_machine_remembers_the_last_twenty_validated_inputs(tmp_path, monkey
     """webstack/shortcut.py: inputs seen passing the roles' checks skip playbooks/validate.yml."""
     from argparse import Namespace
 
-    from webstack import shortcut
+    from webstack import settings, shortcut
 
-    monkeypatch.setattr(shortcut, "STATE_DIR", tmp_path)
+    monkeypatch.setattr(settings, "STATE_DIR", tmp_path)
     for n in range(25):
         shortcut.Shortcut(Namespace(env="prod"), None, None, {}, f"digest-{n}")._remember_validated()
     again = shortcut.Shortcut(Namespace(env="prod"), None, None, {}, "digest-10")
