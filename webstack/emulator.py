@@ -30,6 +30,8 @@ from pathlib import Path
 HOST = "127.0.0.1"
 STATE_FILE = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "webstack")) / "emulator.json"
 START_TIMEOUT = 60.0
+KEEP_ALIVE_WERKZEUG = "3.1.9"  # the werkzeug whose request handler _keep_connections_open extends
+IDLE_SECONDS = 300  # a kept-open connection nobody uses is closed after this
 
 # Moto answers every service on one port; these make its behaviour match what webstack expects.
 EMULATOR_ENV = {
@@ -1009,6 +1011,7 @@ def _speed_up_server() -> None:
     an S3 PUT costs the server about 1.6 ms of CPU instead of 2.6 (benchmarks/README.md)."""
     import logging
 
+    import flask.debughelpers
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     backend_for_host = DomainDispatcherApplication.get_backend_for_host
@@ -1021,6 +1024,78 @@ def _speed_up_server() -> None:
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # moto runs its Flask apps in debug mode, where every request that reads its body defined a
+    # class (a KeyError message for forms without a file): a tenth of an S3 PUT's CPU.
+    flask.debughelpers.attach_enctype_error_multidict = lambda request: None
+
+
+def _keep_alive_fits(werkzeug_version: str) -> bool:
+    return werkzeug_version == KEEP_ALIVE_WERKZEUG
+
+
+def _keep_connections_open() -> None:
+    """werkzeug's development server closes the connection after every response, so each AWS
+    call paid a new TCP connection on both sides and a new server thread. This handler keeps it
+    open (HTTP/1.1 keep-alive) and, before reading the next request, reads exactly what is left of
+    the current request's body, which werkzeug cannot: it discarded whatever the socket held after
+    a response, which with keep-alive would be the next request. A connection whose body cannot be
+    read to its end, or idle for IDLE_SECONDS, is closed as before. The handler replaces werkzeug
+    internals, so another werkzeug than the pinned one keeps closing."""
+    from importlib.metadata import version
+
+    if not _keep_alive_fits(version("werkzeug")):
+        return
+    import selectors
+    import types
+
+    import moto.server
+    import werkzeug.serving
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.wsgi import LimitedStream, get_content_length
+
+    class NothingToDiscard:
+        def register(self, *args) -> None:
+            pass
+
+        def select(self, timeout=None) -> list:
+            return []
+
+        def close(self) -> None:
+            pass
+
+    werkzeug.serving.selectors = types.SimpleNamespace(
+        DefaultSelector=NothingToDiscard, EVENT_READ=selectors.EVENT_READ
+    )
+
+    class KeepAliveHandler(MotoRequestHandler):
+        timeout = IDLE_SECONDS
+        disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms wait between
+
+        def make_environ(self):
+            environ = super().make_environ()
+            if not environ.get("wsgi.input_terminated"):  # chunked bodies end themselves
+                environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], get_content_length(environ) or 0)
+            self.body = environ["wsgi.input"]
+            return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
+                return
+            super().send_header(keyword, value)
+
+        def run_wsgi(self) -> None:
+            self.body = None
+            super().run_wsgi()
+            try:
+                while self.body is not None and self.body.read(1 << 20):
+                    pass
+            except Exception:
+                self.close_connection = True
+
+        def connection_dropped(self, error, environ=None) -> None:
+            self.close_connection = True
+
+    moto.server.MotoRequestHandler = KeepAliveHandler
 
 
 def _serve(argv: list[str]) -> None:
@@ -1028,6 +1103,7 @@ def _serve(argv: list[str]) -> None:
         os.environ.setdefault(key, value)
     _patch_moto()
     _speed_up_server()
+    _keep_connections_open()
     from moto.server import main as moto_main
 
     moto_main(argv)
