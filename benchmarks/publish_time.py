@@ -10,11 +10,11 @@ and times, each as a fresh process started from the shell:
   SSE-S3): first upload, again with nothing changed, again with index.html changed;
 * `runner.py publish --build-dir BUILD` into the site bucket: the same three.
 
-No change and index.html changed run --samples times each, sync and publish taking turns; the
-figures are medians. Then each publish as a ratio to its sync (issue 11: first at most 0.5x, no
-change and one change at most 1.0x). Publish does what sync cannot: two Cache-Control classes, a
-staged atomic release, the release manifest and a targeted invalidation. Prints figures; asserts
-nothing.
+Each case runs --samples times, sync and publish taking turns; the figures are medians. Before each
+first upload the site bucket is emptied and sync gets a new bucket. Then each publish as a ratio to
+its sync (issue 11: first at most 0.5x, no change and one change at most 1.0x). Publish does what
+sync cannot: two Cache-Control classes, a staged atomic release, the release manifest and a
+targeted invalidation. Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/publish_time.py [--files 2000] [--mib 24] [--repeat 1] [--samples 5]
                                                 [--ansible N] [--profile DIR]
@@ -138,21 +138,39 @@ def timed(argv: list[str], env: dict, profile: Path | None = None) -> float:
     return took
 
 
+def empty_site_bucket(emu: Emulator) -> None:
+    """Every version and delete marker out of the site bucket: the next publish is a first one."""
+    s3 = boto3.client(
+        "s3", region_name=REGION, endpoint_url=emu.url, **{k.lower(): v for k, v in FAKE_CREDENTIALS.items()}
+    )
+    for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"{PROJECT}-local-site-")):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            doomed = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if doomed:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
+
 def run_once(
     emu: Emulator, aws: Path, build: Path, n: int, samples: int, profile: Path | None, ansible: int
 ) -> dict[str, list]:
-    """The first upload once; no change and index.html changed `samples` times each, sync and
-    publish taking turns, so that both meet the same moments of a shared machine's load."""
+    """Each case `samples` times, sync and publish taking turns, so that both meet the same moments
+    of a shared machine's load: the first upload (into a new sync bucket and an emptied site
+    bucket), no change, index.html changed."""
     env = client_env(emu)
-    sync_bucket = f"bench-sync-{n}-{int(time.time())}"
-    make_sync_bucket(emu, sync_bucket)
-    sync = [str(aws), "s3", "sync", str(build), f"s3://{sync_bucket}", "--endpoint-url", emu.url, "--only-show-errors"]
     publish = [sys.executable, str(REPO / "runner.py"), "publish", "--env", "local", "--endpoint-url", emu.url]
     publish += ["--build-dir", str(build), "-e", f"webstack_project={PROJECT}", "--summary-file", os.devnull]
     figures: dict[str, list] = {}
-    steps = [("first", 1), ("no change", samples), ("index.html changed", samples)]
-    for label, count in steps:
-        for sample in range(count):
+    for label in ["first", "no change", "index.html changed"]:
+        for sample in range(samples):
+            if label == "first":
+                sync_bucket = f"bench-sync-{n}-{sample}-{int(time.time())}"
+                make_sync_bucket(emu, sync_bucket)
+                empty_site_bucket(emu)
+                sync = [str(aws), "s3", "sync", str(build), f"s3://{sync_bucket}", "--endpoint-url", emu.url]
+                sync += ["--only-show-errors"]
             if label == "index.html changed":
                 change_index(build, n * 1000 + sample)
             figures.setdefault(f"sync {label}", []).append(timed(sync, env))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from webstack.emulator import answers, is_loopback_url
 from webstack.home import collection_module_utils
@@ -36,12 +37,17 @@ RELEASE_SETTINGS = [
 ]
 
 
+def _playbook_asked(args) -> bool:
+    """--ansible, --tags or raw ansible-playbook arguments: only the playbook can honour them."""
+    return bool(args.ansible or args.tags or args.ansible_args)
+
+
 def _release_values(args, target: Target, extravars: dict) -> dict | None:
     """The settings publish.yml / rollback.yml resolve (the roles' defaults, group_vars, the
-    inventory, -e), resolved by Ansible, or None when the playbook must run: --ansible, --tags,
+    inventory, -e), resolved by Ansible, or None when the playbook must run: _playbook_asked,
     vault or @file variables, a value Ansible cannot resolve without them, an endpoint preflight
     would refuse."""
-    if args.ansible or args.tags or args.ansible_args:
+    if _playbook_asked(args):
         return None
     try:
         values = resolve_remembered(args.env, extravars, RELEASE_SETTINGS, roles=("static_site", "cdn"))
@@ -53,11 +59,21 @@ def _release_values(args, target: Target, extravars: dict) -> dict | None:
     return values
 
 
-def _release(spa_release, client, values: dict, extravars: dict, command: str, keep: int) -> tuple[dict, dict]:
+def _scan_meanwhile(spa_release, command: str, extravars: dict):
+    """publish: a future of the build's files, hashed on another thread while Ansible resolves the
+    settings (hashlib lets go of the interpreter while it reads the build's bytes)."""
+    if command != "publish":
+        return None
+    pool = ThreadPoolExecutor(max_workers=1)
+    scanned = pool.submit(spa_release.scan_build, extravars["static_site_build_dir"])
+    pool.shutdown(wait=False)
+    return scanned
+
+
+def _release(spa_release, client, values: dict, extravars: dict, command: str, keep: int, scanned) -> tuple[dict, dict]:
     """find_site, then publish or rollback; a publish reads the bucket's listing and manifest
-    while the bucket is checked, the distribution found and the build hashed."""
+    while the bucket is checked and the distribution found."""
     import gc
-    from concurrent.futures import ThreadPoolExecutor
 
     from ansible.module_utils.parsing.convert_bool import boolean  # Ansible's reading of a boolean setting
 
@@ -90,7 +106,7 @@ def _release(spa_release, client, values: dict, extravars: dict, command: str, k
         if command == "publish":
             build_dir = extravars["static_site_build_dir"]
             return site, spa_release.publish(
-                s3, cloudfront, bucket, build_dir, keep_releases=keep, state=state, **common
+                s3, cloudfront, bucket, build_dir, keep_releases=keep, state=state, scanned=scanned, **common
             )
         to = values["static_site_release"] or None
         return site, spa_release.rollback(s3, cloudfront, bucket, to=to, **common)
@@ -102,6 +118,10 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
     (spa_release.find_site) -- given to the same library the s3_spa_release module calls, so the
     release, its headers, manifest and invalidation are the same. None when the playbook must
     run (see _release_values)."""
+    if _playbook_asked(args):  # before the build is hashed for a release the playbook makes
+        return None
+    spa_release = collection_module_utils("spa_release")
+    scanned = _scan_meanwhile(spa_release, args.command, extravars)
     values = _release_values(args, target, extravars)
     if values is None:
         return None
@@ -113,7 +133,6 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    spa_release = collection_module_utils("spa_release")
     line = collection_module_utils("progress_lines").result_line
 
     command, result = args.command, LayerResult(layer=args.command)
@@ -133,7 +152,7 @@ def release_direct(args, target: Target, extravars: dict) -> LayerResult | None:
         core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
         config = Config(retries=retries(), **spa_release.CLIENT_CONFIG)
         client = aws_clients(target.env, config, region=values["webstack_region"], botocore_session=core)
-        site, release = _release(spa_release, client, values, extravars, command, int(keep))
+        site, release = _release(spa_release, client, values, extravars, command, int(keep), scanned)
     except (spa_release.ReleaseError, ClientError, BotoCoreError) as exc:
         took = time.monotonic() - started
         result.failures = [str(exc)]

@@ -1,7 +1,8 @@
 """SPA publishing against the test run's moto server: spa_release.publish / rollback with boto3
 (the functions runner.py's publish and rollback call), then the role's publish.yml / rollback.yml
 entry points through Ansible. Every S3 write the publisher makes is recorded with a botocore event
-hook, so "uploads nothing" is counted, not assumed."""
+hook (and, for the uploads DirectPut sends past the client's events, where it sends them), so
+"uploads nothing" is counted, not assumed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from botocore.config import Config
 
 from ansible_collections.webstack.aws.plugins.module_utils import spa_release
+from ansible_collections.webstack.aws.plugins.module_utils.s3_direct_put import DirectPut
 from tests.conftest import REGION
 from webstack import cli
 from webstack.emulator import FAKE_CREDENTIALS
@@ -30,15 +32,50 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 MANIFEST = spa_release.MANIFEST_KEY
 
 
+# (client, callback(phase, key)) told of each PUT DirectPut sends past that client's events.
+DIRECT_PUT_WATCHERS: list = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def direct_puts_seen():
+    """DirectPut (module_utils/s3_direct_put.py) sends most uploads past the client's events: the
+    Recorder and InFlight below see them here, as PutObject calls of the client they went through
+    ("start", then "done" when S3 took it or "refused" when put_object sends it again)."""
+    send = DirectPut._send
+
+    def watched(putter, route, key, body, headers):
+        watchers = [watch for client, watch in DIRECT_PUT_WATCHERS if client is putter.s3.client]
+        for watch in watchers:
+            watch("start", key)
+        etag = None
+        try:
+            etag = send(putter, route, key, body, headers)
+        finally:
+            for watch in watchers:
+                watch("refused" if etag is None else "done", key)
+        return etag
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DirectPut, "_send", watched)
+        yield
+
+
 class Recorder:
     """Counts the S3 calls a client makes: (operation, Key)."""
 
     def __init__(self, client):
         self.calls: list[tuple[str, str]] = []
+        self.direct = 0  # of the PutObject calls, those DirectPut sent
         client.meta.events.register("provide-client-params.s3.*", self._record)
+        DIRECT_PUT_WATCHERS.append((client, self._direct))
 
     def _record(self, params, model, **_):
         self.calls.append((model.name, params.get("Key", "")))
+
+    def _direct(self, phase, key):
+        if phase == "done":
+            self.calls.append(("PutObject", key))
+            self.direct += 1
 
     def clear(self):
         self.calls.clear()
@@ -372,6 +409,7 @@ class InFlight:
         self.lock, self.now, self.most = threading.Lock(), 0, 0
         client.meta.events.register("before-call.s3.PutObject", self._start)
         client.meta.events.register("after-call.s3.PutObject", self._end)
+        DIRECT_PUT_WATCHERS.append((client, lambda phase, key: self._start() if phase == "start" else self._end()))
 
     def _start(self, **_):
         with self.lock:
@@ -398,6 +436,9 @@ def test_a_publish_compares_by_one_listing_and_uploads_in_parallel(aws, tmp_path
         first = spa_release.publish(session_client, None, bucket, str(site))
         assert len(first["uploaded"]) == 61 and first["changed"] is True
         assert in_flight.most > 1, "uploads ran one after another"
+        # Those that started before the first PUT showed DirectPut the bucket's URL went by put_object.
+        assert recorder.keys("PutObject") == sorted(first["uploaded"])
+        assert recorder.direct >= 61 - spa_release.WORKERS
         assert recorder.keys("HeadObject") == []  # an empty bucket: nothing to compare
 
         recorder.clear()

@@ -527,3 +527,14 @@ def test_keep_alive_is_for_the_pinned_werkzeug_only():
     assert emulator._keep_alive_fits(emulator.KEEP_ALIVE_WERKZEUG)
     assert not emulator._keep_alive_fits("3.2.0")
     assert importlib_version("werkzeug") == emulator.KEEP_ALIVE_WERKZEUG
+
+
+def test_s3_metadata_keeps_its_underscores_and_dashes_apart(aws):
+    """moto restores underscored header names (emulator._keep_connections_open runs that only
+    for a request that has one): `a_b` and `a-b` are two metadata keys, as on S3."""
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="metadata-names", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    s3.put_object(Bucket="metadata-names", Key="both", Body=b"x", Metadata={"a_b": "under", "c-d": "dash"})
+    s3.put_object(Bucket="metadata-names", Key="dashed", Body=b"x", Metadata={"a-b": "dash"})
+    assert s3.head_object(Bucket="metadata-names", Key="both")["Metadata"] == {"a_b": "under", "c-d": "dash"}
+    assert s3.head_object(Bucket="metadata-names", Key="dashed")["Metadata"] == {"a-b": "dash"}

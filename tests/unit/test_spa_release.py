@@ -234,6 +234,20 @@ def test_uploads_run_in_parallel():
     assert WORKERS >= 8 and CLIENT_CONFIG["max_pool_connections"] >= WORKERS
 
 
+def test_after_a_failed_upload_no_other_starts_and_the_failure_is_raised():
+    started = []
+
+    def upload(n):
+        started.append(n)
+        if n == 3:
+            raise OSError("disk gone")
+        return n
+
+    with pytest.raises(OSError, match="disk gone"):
+        _pmap(upload, range(1000))
+    assert 3 in started and len(started) < 100
+
+
 def test_scan_records_the_md5_s3_lists_as_the_etag(tmp_path):
     import hashlib
 

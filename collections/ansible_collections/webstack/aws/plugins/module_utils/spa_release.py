@@ -34,10 +34,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import itertools
 import json
 import mimetypes
 import os
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
@@ -52,6 +54,7 @@ from ansible_collections.webstack.aws.plugins.module_utils.cloudfront import (
     find_origin_access_control,
     retrying,
 )
+from ansible_collections.webstack.aws.plugins.module_utils.s3_direct_put import DirectPut
 
 STATE_PREFIX = "_webstack/"
 MANIFEST_KEY = STATE_PREFIX + "releases.json"
@@ -319,11 +322,29 @@ def _matches(found: dict | None, f: dict) -> bool:
 
 
 def _pmap(func, items):
+    """[func(item) for item in items] on WORKERS threads. Each thread takes the next item itself
+    (a future per item cost the submitting thread more than a small upload does); after a failure
+    no thread starts another item, and the failure is raised."""
     items = list(items)
     if len(items) <= 1:
         return [func(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
-        return list(pool.map(func, items))
+    results, positions, failed = [None] * len(items), itertools.count(), threading.Event()
+
+    def work() -> None:
+        for position in positions:
+            if position >= len(items) or failed.is_set():
+                return
+            try:
+                results[position] = func(items[position])
+            except BaseException:
+                failed.set()
+                raise
+
+    workers = min(WORKERS, len(items))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for worker in [pool.submit(work) for _ in range(workers)]:
+            worker.result()
+    return results
 
 
 def _recorded(manifest: dict) -> dict[str, set[tuple]]:
@@ -369,21 +390,18 @@ def _etag(response: dict) -> str:
     return (response.get("ETag") or response.get("CopyObjectResult", {}).get("ETag") or "").strip('"')
 
 
-def _put(s3, bucket: str, key: str, f: dict) -> dict:
+def _put(putter: DirectPut, key: str, f: dict) -> dict:
     with open(f["file"], "rb") as handle:
         # A small file is sent from memory: botocore then sends its checksum as a header instead
-        # of streaming the body in aws-chunked encoding with a trailer (less work on both ends).
+        # of streaming the body in aws-chunked encoding with a trailer (less work on both ends),
+        # and DirectPut can send it without boto3's per-call work.
         body = handle.read() if f["size"] <= SMALL_FILE else handle
-        response = s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=body,
-            ContentType=f["content_type"],
-            CacheControl=f["cache_control"],
-            Metadata={SHA_METADATA: f["sha256"]},
-            aws_retry=True,
-        )
-    return {"etag": _etag(response), "size": f["size"]}
+        headers = {
+            "Content-Type": f["content_type"],
+            "Cache-Control": f["cache_control"],
+            f"x-amz-meta-{SHA_METADATA}": f["sha256"],
+        }
+        return {"etag": putter.put(key, body, headers), "size": f["size"]}
 
 
 def _copy(s3, bucket: str, source: str, key: str) -> dict:
@@ -578,10 +596,12 @@ def publish(
     hashed_pattern: str | None = None,
     max_invalidation_paths: int = DEFAULT_MAX_INVALIDATION_PATHS,
     state: tuple | None = None,
+    scanned=None,
 ) -> dict:
     """Upload what changed in `build_dir`, make it the live release, prune, invalidate.
 
-    `state`: read_state's futures, when the caller started reading the bucket earlier.
+    `state`: read_state's futures, when the caller started reading the bucket earlier; `scanned`:
+    scan_build's future, when the caller started hashing the build earlier.
 
     Returns what was (or, in check mode, would be) done: keys uploaded, staged by server-side copy,
     switched live and removed, releases pruned with the keys deleted, the invalidation made.
@@ -592,7 +612,7 @@ def publish(
     # The bucket's state is read (one listing, the manifest) while the build is hashed.
     with ThreadPoolExecutor(max_workers=2) as pool:
         state = state or read_state(s3, bucket, pool)
-        files = scan_build(build_dir, hashed_pattern)
+        files = scan_build(build_dir, hashed_pattern) if scanned is None else scanned.result()
         listing, (manifest, etag) = state[0].result(), state[1].result()
     rid = release_id(files)
     result = _result(bucket, check_mode)
@@ -606,7 +626,11 @@ def publish(
     result["uploaded"] = [key for key, _ in uploads]
     result["staged_by_copy"] = [key for _, key in stage_copies]
     if not check_mode:
-        put = _pmap(lambda pair: _put(s3, bucket, pair[0], pair[1]), uploads)
+        putter = DirectPut(s3, bucket)
+        try:
+            put = _pmap(lambda pair: _put(putter, pair[0], pair[1]), uploads)
+        finally:
+            putter.close()
         copied = _pmap(lambda pair: _copy(s3, bucket, pair[0], pair[1]), stage_copies)
         listing.update(zip([key for key, _ in uploads], put, strict=True))
         listing.update(zip([key for _, key in stage_copies], copied, strict=True))
