@@ -7,6 +7,7 @@ client and ansible-runner job is pointed at it with fake credentials.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +23,12 @@ sys.path.insert(0, str(REPO))
 os.environ["WEBSTACK_STATE_DIR"] = tempfile.mkdtemp(prefix="webstack-test-state-")
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
+
+# A run started in the background of a shell without job control (`make test &`) inherits SIGINT
+# ignored, and so would every runner.py the tests stop with Ctrl-C's signal: a Python handler here
+# becomes the default again in the processes the tests start.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Make `ansible_collections.webstack.aws` (this checkout) and the bundled collections importable,
 # the way ansible-test does, so unit tests import modules and module_utils by their real names.

@@ -1008,10 +1008,12 @@ def _speed_up_server() -> None:
     (hundreds of regular expressions) after listing its own package directory, and werkzeug logged
     a line (to /dev/null, or the persistent emulator's log). The service a host names never
     changes, so it is remembered, and only failed requests are logged. Neither changes an answer;
-    an S3 PUT costs the server about 1.6 ms of CPU instead of 2.6 (benchmarks/README.md)."""
+    an S3 PUT costs the server about 1.6 ms of CPU instead of 2.6 (benchmarks/README.md); the two
+    below, and _keep_connections_open, about 1.1 ms."""
     import logging
 
     import flask.debughelpers
+    from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY, EnvironHeaders
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     backend_for_host = DomainDispatcherApplication.get_backend_for_host
@@ -1028,6 +1030,17 @@ def _speed_up_server() -> None:
     # class (a KeyError message for forms without a file): a tenth of an S3 PUT's CPU.
     flask.debughelpers.attach_enctype_error_multidict = lambda request: None
 
+    renaming_iter = EnvironHeaders.__iter__
+
+    def headers_iter(self):
+        # moto renames every header on every pass over the headers (an S3 PUT makes dozens), to
+        # restore underscored S3 metadata names; with none to restore, the names are werkzeug's.
+        if self.environ.get(PRESERVED_HEADER_NAMES_ENVIRON_KEY):
+            return renaming_iter(self)
+        return super(EnvironHeaders, self).__iter__()
+
+    EnvironHeaders.__iter__ = headers_iter
+
 
 def _keep_alive_fits(werkzeug_version: str) -> bool:
     return werkzeug_version == KEEP_ALIVE_WERKZEUG
@@ -1040,10 +1053,9 @@ def _keep_connections_open() -> None:
     the current request's body, which werkzeug cannot: it discarded whatever the socket held after
     a response, which with keep-alive would be the next request. A connection whose body cannot be
     read to its end, or idle for IDLE_SECONDS, is closed as before. The handler replaces werkzeug
-    internals, so another werkzeug than the pinned one keeps closing.
-
-    Also, moto's restoring of underscored header names (S3 metadata keys such as `x-amz-meta-a_b`)
-    runs only for a request that has one: on every other request it cost a tenth of an S3 PUT."""
+    internals, so another werkzeug than the pinned one keeps closing. Its environ skips moto's
+    restoring of underscored header names (S3 metadata keys such as `x-amz-meta-a_b`) for a
+    request that has none."""
     from importlib.metadata import version
 
     if not _keep_alive_fits(version("werkzeug")):
@@ -1053,7 +1065,7 @@ def _keep_connections_open() -> None:
 
     import moto.server
     import werkzeug.serving
-    from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY, EnvironHeaders
+    from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import WSGIRequestHandler
     from werkzeug.wsgi import LimitedStream, get_content_length
@@ -1098,24 +1110,13 @@ def _keep_connections_open() -> None:
             try:
                 while self.body is not None and self.body.read(1 << 20):
                     pass
-            except Exception:
+            except Exception:  # the client went away mid-body: nothing to keep open
                 self.close_connection = True
 
         def connection_dropped(self, error, environ=None) -> None:
             self.close_connection = True
 
     moto.server.MotoRequestHandler = KeepAliveHandler
-
-    renaming_iter = EnvironHeaders.__iter__
-
-    def headers_iter(self):
-        # moto renames every header on every pass over the headers (an S3 PUT makes dozens), to
-        # restore underscored names; with none to restore, the names are werkzeug's own.
-        if self.environ.get(PRESERVED_HEADER_NAMES_ENVIRON_KEY):
-            return renaming_iter(self)
-        return super(EnvironHeaders, self).__iter__()
-
-    EnvironHeaders.__iter__ = headers_iter
 
 
 def _serve(argv: list[str]) -> None:

@@ -133,13 +133,32 @@ def test_through_throttling_503s_and_resets_every_object_arrives(bucket, emulato
     assert all(obj["ETag"].strip('"') == hashlib.md5(obj["Key"][7:-3].encode()).hexdigest() for obj in listed)
 
 
-def test_a_missing_bucket_fails_as_put_object_fails(aws):
+def test_a_missing_bucket_fails_as_put_object_fails_and_teaches_no_route(aws):
     putter = DirectPut(retrying(aws("s3")), "direct-put-never-made")
-    with pytest.raises(ClientError, match="NoSuchBucket"):
-        _put(putter, "index.html", b"x")
-    with pytest.raises(ClientError, match="NoSuchBucket"):
-        _put(putter, "index.html", b"x")
-    assert putter.fallbacks == 1
+    for _ in range(2):
+        with pytest.raises(ClientError, match="NoSuchBucket"):
+            _put(putter, "index.html", b"x")
+    assert (putter.route, putter.direct, putter.fallbacks) == (None, 0, 0)
+
+
+def test_the_route_is_the_attempt_s3_took_not_one_a_region_redirect_replaced(aws):
+    """botocore retries a PUT sent to the wrong region at the bucket's own (S3RegionRedirector):
+    the route learned is the retry's. The two attempts are handed to the hooks as botocore would."""
+    from types import SimpleNamespace
+
+    putter = DirectPut(retrying(aws("s3")), "b")
+    putter.close()
+    putter._sending.key = "k"
+
+    def attempt(region: str, status: int) -> None:
+        url = f"https://b.s3.{region}.amazonaws.com/k"
+        putter._candidate(SimpleNamespace(url=url, headers={"Authorization": SIGNED.format(region=region)}))
+        putter._learn(SimpleNamespace(status_code=status))
+
+    attempt("us-east-1", 301)
+    assert putter.route is None
+    attempt("eu-west-1", 200)
+    assert putter.route == ("https://b.s3.eu-west-1.amazonaws.com/", "eu-west-1", "s3", "")
 
 
 def test_over_https_the_bodys_sha256_is_signed_so_s3_checks_it(aws):

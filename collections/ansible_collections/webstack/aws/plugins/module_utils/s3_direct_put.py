@@ -6,8 +6,9 @@ validation, endpoint rules, a dozen events, response parsing). For a build of th
 files that, not S3, sets the pace of an upload (benchmarks/README.md). DirectPut sends the same
 request itself:
 
-* at the URL botocore resolved for the bucket's first upload, which it learns by watching that
-  upload (botocore's endpoint rules stay the only place that builds S3 URLs);
+* at the URL botocore resolved for the bucket's first upload that S3 took, which it learns by
+  watching that upload (botocore's endpoint rules and region redirects stay the only place that
+  builds S3 URLs);
 * signed by botocore's own S3 signer, with the client's current credentials and the region and
   service botocore signed that first upload for;
 * with the body's SHA-256 in the signature (the signer signs the payload of a request without a
@@ -68,13 +69,20 @@ class DirectPut:
         self._lock = threading.Lock()
         self._sending = threading.local()
         self._watching = self.credentials is not None and self.http is not None
+        # Each handler needs its own id: botocore ignores a second registration under an id it has.
+        self._hooks = [
+            ("before-send.s3.PutObject", self._candidate, f"direct-put-candidate-{id(self)}"),
+            ("after-call.s3.PutObject", self._learn, f"direct-put-learn-{id(self)}"),
+        ]
         if self._watching:
-            self.events.register("before-send.s3.PutObject", self._learn, unique_id=f"direct-put-{id(self)}")
+            for event, handler, unique_id in self._hooks:
+                self.events.register(event, handler, unique_id=unique_id)
 
     def close(self) -> None:
         if self._watching:
             self._watching = False
-            self.events.unregister("before-send.s3.PutObject", unique_id=f"direct-put-{id(self)}")
+            for event, _, unique_id in self._hooks:
+                self.events.unregister(event, unique_id=unique_id)
 
     def put(self, key: str, body, headers: dict) -> str:
         """PUT `body` (bytes, or a file put_object streams) at `key` with `headers` (Content-Type,
@@ -88,23 +96,28 @@ class DirectPut:
                 return etag
             with self._lock:
                 self.fallbacks += 1
-        self._sending.key = key
+        self._sending.key, self._sending.route = key, None
         try:
             params = _boto3_params(headers)
             response = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, aws_retry=True, **params)
         finally:
-            self._sending.key = None
+            self._sending.key = self._sending.route = None
         return (response.get("ETag") or "").strip('"')
 
-    def _learn(self, request, **kwargs) -> None:
+    def _candidate(self, request, **kwargs) -> None:
+        """Each attempt put_object sends for one of ours: the route it took (a region redirect's
+        retry replaces the first attempt's)."""
         key = getattr(self._sending, "key", None)
-        if key is None or self.route is not None:
-            return
-        headers = request.headers
-        route = learned_route(
-            request.url, _text(headers.get("Authorization", "")), key, _text(headers.get("User-Agent", ""))
-        )
-        if route is not None:
+        if key is not None and self.route is None:
+            headers = request.headers
+            self._sending.route = learned_route(
+                request.url, _text(headers.get("Authorization", "")), key, _text(headers.get("User-Agent", ""))
+            )
+
+    def _learn(self, http_response, **kwargs) -> None:
+        """The route of the attempt S3 took."""
+        route = getattr(self._sending, "route", None)
+        if route is not None and http_response.status_code == 200:
             self.route = route
 
     def _send(self, route: tuple, key: str, body: bytes, headers: dict) -> str | None:
