@@ -42,10 +42,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import boto3  # noqa: E402
-
 from webstack import cli  # noqa: E402
-from webstack.emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
+from webstack.emulator import Emulator  # noqa: E402
+from webstack.layers import aws_clients  # noqa: E402
 
 AWSCLI_VERSION = "1.46.3"
 AWSCLI_VENV = Path(__file__).resolve().parent / ".venv-awscli"
@@ -99,11 +98,13 @@ def client_env(emu: Emulator) -> dict[str, str]:
     return {**env, **emu.client_env(), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 
 
+def s3_client(emu: Emulator):
+    return aws_clients(emu.client_env(), region=REGION)("s3")
+
+
 def make_sync_bucket(emu: Emulator, name: str) -> None:
     """A bucket made the way the static_site role makes the site bucket: versioned, SSE-S3."""
-    s3 = boto3.client(
-        "s3", region_name=REGION, endpoint_url=emu.url, **{k.lower(): v for k, v in FAKE_CREDENTIALS.items()}
-    )
+    s3 = s3_client(emu)
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
@@ -140,9 +141,7 @@ def timed(argv: list[str], env: dict, profile: Path | None = None) -> float:
 
 def empty_site_bucket(emu: Emulator) -> None:
     """Every version and delete marker out of the site bucket: the next publish is a first one."""
-    s3 = boto3.client(
-        "s3", region_name=REGION, endpoint_url=emu.url, **{k.lower(): v for k, v in FAKE_CREDENTIALS.items()}
-    )
+    s3 = s3_client(emu)
     for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"{PROJECT}-local-site-")):
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
             doomed = [

@@ -28,6 +28,11 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
+import boto3
+from botocore.config import Config
+
+from webstack.emulator import FAKE_CREDENTIALS
+
 JSON_THROTTLE = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
 QUERY_THROTTLE = (
     b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
@@ -185,3 +190,15 @@ class FaultProxy:
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
 
         return Handler
+
+
+def proxied_client(proxy: FaultProxy, service: str, retries: dict, region: str = "ap-northeast-2"):
+    """A boto3 client whose every call goes through `proxy`, with moto's fake credentials."""
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=proxy.url,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        config=Config(retries=retries),
+    )

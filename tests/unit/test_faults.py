@@ -4,26 +4,12 @@ then with the standard retry mode every call still succeeds through a share of f
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from tests.faults import FaultProxy
-from webstack.emulator import FAKE_CREDENTIALS
+from tests.faults import proxied_client as client
 from webstack.layers import retries
-
-
-def client(proxy: FaultProxy, service: str, retries: dict, region: str = "ap-northeast-2"):
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=proxy.url,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        config=Config(retries=retries),
-    )
-
 
 NO_RETRY = {"mode": "standard", "total_max_attempts": 1}
 CALLS = [

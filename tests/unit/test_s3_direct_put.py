@@ -107,22 +107,11 @@ def test_a_put_whose_connection_drops_is_sent_again_by_put_object(bucket, monkey
 def test_through_throttling_503s_and_resets_every_object_arrives(bucket, emulator):
     """Through the fault proxy answering a third of requests with S3's SlowDown, a bare 503 or a
     reset: the refused direct PUTs are sent again by put_object, whose retries carry them."""
-    import boto3
-    from botocore.config import Config
-
-    from tests.faults import FaultProxy
-    from webstack.emulator import FAKE_CREDENTIALS
+    from tests.faults import FaultProxy, proxied_client
 
     s3, name = bucket
     with FaultProxy(emulator.url, share=0.33) as proxy:
-        through = boto3.client(
-            "s3",
-            region_name=REGION,
-            endpoint_url=proxy.url,
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(retries={"mode": "standard", "total_max_attempts": 10}),
-        )
+        through = proxied_client(proxy, "s3", {"mode": "standard", "total_max_attempts": 10}, REGION)
         putter = DirectPut(retrying(through), name)
         for n in range(24):
             _put(putter, f"assets/{n}.js", str(n).encode())
