@@ -12,9 +12,11 @@ Two lifetimes:
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,13 +27,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 HOST = "127.0.0.1"
 STATE_FILE = Path(os.environ.get("WEBSTACK_STATE_DIR", Path.home() / ".cache" / "webstack")) / "emulator.json"
 START_TIMEOUT = 60.0
-KEEP_ALIVE_WERKZEUG = "3.1.9"  # the werkzeug whose request handler _keep_connections_open extends
-IDLE_SECONDS = 300  # a kept-open connection nobody uses is closed after this
 
 # Moto answers every service on one port; these make its behaviour match what webstack expects.
 EMULATOR_ENV = {
@@ -1005,14 +1006,12 @@ def _patch_load_balancer_attributes() -> None:
 
 def _speed_up_server() -> None:
     """Per request, moto's server matched the request's host against every service's URL pattern
-    (hundreds of regular expressions) after listing its own package directory, and werkzeug logged
-    a line (to /dev/null, or the persistent emulator's log). The service a host names never
-    changes, so it is remembered, and only failed requests are logged. Neither changes an answer;
-    an S3 PUT costs the server about 1.6 ms of CPU instead of 2.6 (benchmarks/README.md); the two
-    below, and _keep_connections_open, about 1.1 ms."""
-    import logging
-
+    (hundreds of regular expressions) after listing its own package directory. The service a host
+    names never changes, so it is remembered. With the three below, none of which changes an
+    answer, and emulator_http, an S3 PUT costs the server about 0.75 ms of CPU instead of 2.6, and
+    a 1,000-key listing a third less than before (benchmarks/README.md)."""
     import flask.debughelpers
+    import moto.core.serialize
     from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY, EnvironHeaders
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
@@ -1025,11 +1024,11 @@ def _speed_up_server() -> None:
         return known[host]
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # moto runs its Flask apps in debug mode, where every request that reads its body defined a
     # class (a KeyError message for forms without a file): a tenth of an S3 PUT's CPU.
     flask.debughelpers.attach_enctype_error_multidict = lambda request: None
 
+    moto.core.serialize.parse_to_aware_datetime = aware_datetime  # see aware_datetime
     renaming_iter = EnvironHeaders.__iter__
 
     def headers_iter(self):
@@ -1042,96 +1041,45 @@ def _speed_up_server() -> None:
     EnvironHeaders.__iter__ = headers_iter
 
 
-def _keep_alive_fits(werkzeug_version: str) -> bool:
-    return werkzeug_version == KEEP_ALIVE_WERKZEUG
+# An ISO 8601 timestamp whose reading datetime.fromisoformat and dateutil agree on (a bare
+# "20261205" is a date to one and seconds since 1970 to botocore).
+ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)?")
 
 
-def _keep_connections_open() -> None:
-    """werkzeug's development server closes the connection after every response, so each AWS
-    call paid a new TCP connection on both sides and a new server thread. This handler keeps it
-    open (HTTP/1.1 keep-alive) and, before reading the next request, reads exactly what is left of
-    the current request's body, which werkzeug cannot: it discarded whatever the socket held after
-    a response, which with keep-alive would be the next request. A connection whose body cannot be
-    read to its end, or idle for IDLE_SECONDS, is closed as before. The handler replaces werkzeug
-    internals, so another werkzeug than the pinned one keeps closing. Its environ skips moto's
-    restoring of underscored header names (S3 metadata keys such as `x-amz-meta-a_b`) for a
-    request that has none."""
-    from importlib.metadata import version
+def aware_datetime(value):
+    """botocore's parse_to_aware_datetime, which moto's serializer calls on every timestamp, reads
+    ISO strings (moto's own form) with dateutil: a third of the CPU of a 1,000-key listing. The
+    same instant, read by datetime where the two agree."""
+    if isinstance(value, str) and ISO_TIMESTAMP.fullmatch(value):
+        parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    from botocore.utils import parse_to_aware_datetime
 
-    if not _keep_alive_fits(version("werkzeug")):
-        return
-    import selectors
-    import types
-
-    import moto.server
-    import werkzeug.serving
-    from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-    from werkzeug.serving import WSGIRequestHandler
-    from werkzeug.wsgi import LimitedStream, get_content_length
-
-    class NothingToDiscard:
-        def register(self, *args) -> None:
-            pass
-
-        def select(self, timeout=None) -> list:
-            return []
-
-        def close(self) -> None:
-            pass
-
-    werkzeug.serving.selectors = types.SimpleNamespace(
-        DefaultSelector=NothingToDiscard, EVENT_READ=selectors.EVENT_READ
-    )
-
-    class KeepAliveHandler(MotoRequestHandler):
-        timeout = IDLE_SECONDS
-        disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms wait between
-
-        def make_environ(self):
-            if any("_" in name for name in self.headers):
-                environ = super().make_environ()
-            else:  # moto's make_environ only adds underscored header names, and an empty record of them
-                environ = WSGIRequestHandler.make_environ(self)
-                environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {}
-            if not environ.get("wsgi.input_terminated"):  # chunked bodies end themselves
-                environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], get_content_length(environ) or 0)
-            self.body = environ["wsgi.input"]
-            return environ
-
-        def send_header(self, keyword: str, value: str) -> None:
-            if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
-                return
-            super().send_header(keyword, value)
-
-        def run_wsgi(self) -> None:
-            self.body = None
-            super().run_wsgi()
-            try:
-                while self.body is not None and self.body.read(1 << 20):
-                    pass
-            except Exception:  # the client went away mid-body: nothing to keep open
-                self.close_connection = True
-
-        def connection_dropped(self, error, environ=None) -> None:
-            self.close_connection = True
-
-    moto.server.MotoRequestHandler = KeepAliveHandler
+    return parse_to_aware_datetime(value)
 
 
 def _serve(argv: list[str]) -> None:
-    for key, value in EMULATOR_ENV.items():
+    """moto's server (`moto_server -H HOST -p PORT`), with the patches, behind emulator_http."""
+    parser = argparse.ArgumentParser(prog="emulator")
+    parser.add_argument("-H", "--host", default=HOST)
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    for key, value in {**EMULATOR_ENV, "MOTO_PORT": str(args.port)}.items():
         os.environ.setdefault(key, value)
     _patch_moto()
     _speed_up_server()
-    _keep_connections_open()
-    from moto.server import main as moto_main
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    moto_main(argv)
+    from webstack.emulator_http import serve
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: sys.exit(0))
+    serve(DomainDispatcherApplication(create_backend_app), args.host, args.port)
 
 
 if __name__ == "__main__":
     # Run as a file (Emulator._spawn): the package's own directory (cli.py, timeline.py, ...) is no
-    # place for moto's imports to look.
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+    # place for moto's imports to look; the checkout, last, is where emulator_http comes from.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here] + [str(here.parent)]
     _serve(sys.argv[1:])

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from importlib.metadata import version as importlib_version
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -476,9 +476,9 @@ def _raw_request(conn, method: str, path: str, body: bytes | None = None, **head
 
 
 def test_a_connection_stays_open_and_a_body_left_unread_does_not_leak_into_the_next_request(emulator):
-    """emulator._keep_connections_open: one TCP connection serves request after request, and
-    whatever of a body the app did not read is read before the next request line (a health
-    check's GET here, which ignores its body)."""
+    """emulator_http: one TCP connection serves request after request, and whatever of a body
+    moto did not read is read before the next request line (a health check's GET here, which
+    ignores its body)."""
     import http.client
 
     port = int(emulator.url.rsplit(":", 1)[1])
@@ -520,21 +520,44 @@ def test_a_client_that_asks_to_close_is_answered_and_closed(emulator):
     assert response.will_close
 
 
-def test_keep_alive_is_for_the_pinned_werkzeug_only():
-    """Another werkzeug keeps its close-after-every-response: the handler replaces its internals."""
-    pins = (Path(emulator.__file__).parents[1] / "requirements.txt").read_text().splitlines()
-    assert f"Werkzeug=={emulator.KEEP_ALIVE_WERKZEUG}" in pins
-    assert emulator._keep_alive_fits(emulator.KEEP_ALIVE_WERKZEUG)
-    assert not emulator._keep_alive_fits("3.2.0")
-    assert importlib_version("werkzeug") == emulator.KEEP_ALIVE_WERKZEUG
-
-
 def test_s3_metadata_keeps_its_underscores_and_dashes_apart(aws):
-    """moto restores underscored header names (emulator._keep_connections_open runs that only
-    for a request that has one): `a_b` and `a-b` are two metadata keys, as on S3."""
+    """moto restores underscored header names (emulator_http records them, and
+    emulator._speed_up_server renames only for a request that has one): `a_b` and `a-b` are two
+    metadata keys, as on S3."""
     s3 = aws("s3")
     s3.create_bucket(Bucket="metadata-names", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
     s3.put_object(Bucket="metadata-names", Key="both", Body=b"x", Metadata={"a_b": "under", "c-d": "dash"})
     s3.put_object(Bucket="metadata-names", Key="dashed", Body=b"x", Metadata={"a-b": "dash"})
     assert s3.head_object(Bucket="metadata-names", Key="both")["Metadata"] == {"a_b": "under", "c-d": "dash"}
     assert s3.head_object(Bucket="metadata-names", Key="dashed")["Metadata"] == {"a-b": "dash"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-12-05T12:34:56Z",
+        "2026-12-05T12:34:56.000Z",
+        "2026-12-05T12:34:56.123456Z",
+        "2026-12-05T12:34:56+09:00",
+        "2026-12-05T12:34:56.5-03:30",
+        "2026-12-05T12:34:56",
+        "2026-12-05",
+        "20261205",  # seconds since 1970 to botocore, a date to datetime.fromisoformat
+        "1700000000",
+        datetime(2026, 12, 5, 12, 34, 56),
+        datetime(2026, 12, 5, 12, 34, 56, 789000, tzinfo=UTC),
+    ],
+)
+def test_timestamps_are_read_as_botocore_reads_them(value):
+    """emulator.aware_datetime stands in for botocore's parse_to_aware_datetime in moto's
+    serializer: the same instant, in UTC, and the same text in each of moto's wire formats."""
+    from botocore.utils import parse_to_aware_datetime
+    from moto.core.serialize import TimestampSerializer
+
+    fast, slow = emulator.aware_datetime(value), parse_to_aware_datetime(value)
+    assert fast == slow
+    assert fast.utcoffset() == timedelta(0)
+    serializer = TimestampSerializer(TimestampSerializer.TIMESTAMP_FORMAT_ISO8601)
+    for form in ("iso8601", "iso8601_zeroed", "rfc822", "unixtimestamp"):
+        convert = getattr(serializer, f"_timestamp_{form}")
+        assert convert(fast) == convert(slow)
