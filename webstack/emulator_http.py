@@ -94,11 +94,13 @@ class Loop:
         while True:
             try:
                 sock, peer = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
+            except OSError:  # none waiting, or the listener was closed
                 return
-            except OSError:  # the listener was closed
-                return
-            connection = Connection(self, sock, peer)
+            try:
+                connection = Connection(self, sock, peer)
+            except OSError:  # gone already
+                sock.close()
+                continue
             self.connections.add(connection)
             self.selector.register(sock, READ, connection)
 
